@@ -1,0 +1,232 @@
+"""Async ``git`` subprocess calls: the only place that builds git command lines.
+
+Every ref reaching a command line is validated and resolved to a full object id first, every path goes after
+``--`` with ``--literal-pathspecs``, and the flags that decide the output format are pinned so that a user's own
+git config (``diff.noprefix``, ``color.ui=always``, ``diff.external``, ``core.quotePath``…) cannot change what we
+parse. ``--no-optional-locks`` keeps our calls from touching the index, so they cause no watcher events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from backloop.viewspec import ViewError, validate_rev
+
+# Config that would change the format of what we parse, pinned for every call.
+_PINNED_CONFIG = (
+    "core.quotePath=false",
+    "color.ui=never",
+    "color.diff=never",
+    "diff.noprefix=false",
+    "diff.mnemonicPrefix=false",
+    "diff.external=",
+    "diff.suppressBlankEmpty=false",
+    "diff.relative=false",
+    "diff.submodule=short",
+    "core.pager=cat",
+)
+
+# Pinned diff flags: format, prefixes, no external tools or conversions.
+DIFF_FLAGS = (
+    "--raw",
+    "-z",
+    "-p",
+    "--full-index",
+    "--no-color",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--no-relative",
+    "--submodule=short",
+    "--src-prefix=a/",
+    "--dst-prefix=b/",
+    "--inter-hunk-context=0",
+    "-O/dev/null",
+    "-M",
+)
+
+_ENV_DROP = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_EXTERNAL_DIFF", "GIT_DIFF_OPTS", "GIT_PAGER",
+             "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT", "GIT_PREFIX", "GIT_NAMESPACE", "GIT_OBJECT_DIRECTORY")
+_HEX = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+
+
+class GitError(Exception):
+    """A git command failed; ``message`` is fit to show to a person."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotARepository(GitError):
+    pass
+
+
+class BadRevision(GitError):
+    pass
+
+
+def _git_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _ENV_DROP}
+    env.update(GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0", LC_ALL="C", LANG="C")
+    return env
+
+
+_ENV = _git_env()
+
+
+@dataclass(frozen=True)
+class Target:
+    """The new side of a diff: the work tree, the index, or a commit (full object id)."""
+
+    kind: str  # "worktree" | "index" | "commit"
+    commit: str | None = None
+
+
+WORKTREE = Target("worktree")
+INDEX = Target("index")
+
+
+class Repo:
+    """A git work tree. Create with :meth:`open`."""
+
+    def __init__(self, root: Path, git_dir: Path) -> None:
+        self.root = root
+        self.git_dir = git_dir
+        self._empty_tree: str | None = None
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Repo:
+        start = Path(path).expanduser()
+        if not start.is_dir():
+            raise NotARepository(f"{start} is not a directory")
+        try:
+            out = await _run(start, ("rev-parse", "--show-toplevel", "--absolute-git-dir"))
+        except GitError as exc:
+            raise NotARepository(f"{start} is not inside a git work tree ({exc.message})") from None
+        lines = out.decode("utf-8", "surrogateescape").splitlines()
+        if len(lines) != 2 or not lines[0]:
+            raise NotARepository(f"{start} is not inside a git work tree (bare repository?)")
+        return cls(Path(lines[0]), Path(lines[1]))
+
+    async def run(self, *args: str, ok_codes: Sequence[int] = (0,), stdin: bytes | None = None) -> bytes:
+        return await _run(self.root, args, ok_codes=ok_codes, stdin=stdin)
+
+    # ---- revisions -----------------------------------------------------------------------------------------
+
+    async def resolve(self, rev: str, what: str = "revision") -> str:
+        """Full commit id of ``rev``; BadRevision names the revision when it does not exist."""
+        try:
+            validate_rev(rev, what)
+        except ViewError as exc:
+            raise BadRevision(str(exc)) from None
+        out = await self.run("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}",
+                             ok_codes=(0, 1, 128))
+        oid = out.decode().strip()
+        if not _HEX.match(oid):
+            if rev == "HEAD" and not await self.has_commits():
+                raise BadRevision("the repository has no commits yet (HEAD does not exist)")
+            raise BadRevision(f"unknown {what} {rev!r}: no such commit in {self.root}")
+        return oid
+
+    async def has_commits(self) -> bool:
+        out = await self.run("rev-parse", "--verify", "--quiet", "HEAD^{commit}", ok_codes=(0, 1, 128))
+        return bool(out.strip())
+
+    async def empty_tree(self) -> str:
+        if self._empty_tree is None:
+            out = await self.run("hash-object", "-t", "tree", "--stdin", stdin=b"")
+            self._empty_tree = out.decode().strip()
+        return self._empty_tree
+
+    async def first_parent(self, commit: str) -> str:
+        """The first parent of ``commit``, or the empty tree for a root commit."""
+        out = await self.run("rev-parse", "--verify", "--quiet", f"{commit}^1", ok_codes=(0, 1, 128))
+        parent = out.decode().strip()
+        return parent if _HEX.match(parent) else await self.empty_tree()
+
+    async def merge_base(self, a: str, b: str) -> str:
+        out = await self.run("merge-base", a, b, ok_codes=(0, 1))
+        base = out.decode().strip()
+        if not _HEX.match(base):
+            raise BadRevision(f"{a[:12]} and {b[:12]} have no common ancestor")
+        return base
+
+    async def subject(self, commit: str) -> str:
+        out = await self.run("log", "-1", "--format=%s", commit)
+        return out.decode("utf-8", "replace").strip()
+
+    # ---- diffs ---------------------------------------------------------------------------------------------
+
+    async def diff(self, base: str, target: Target, *, context: int = 3, ignore_ws: bool = False,
+                   paths: Iterable[str] | None = None) -> bytes:
+        """``--raw -z -p`` output of ``base`` (an object id) against ``target``, optionally limited to paths."""
+        args = ["diff", *DIFF_FLAGS, f"-U{context}"]
+        if ignore_ws:
+            args.append("--ignore-all-space")
+        if target.kind == "index":
+            args += ["--cached", base]
+        elif target.kind == "commit":
+            assert target.commit is not None
+            args += [base, target.commit]
+        else:
+            args.append(base)
+        args.append("--")
+        if paths is not None:
+            args.extend(paths)
+        return await self.run(*args)
+
+    async def untracked(self, paths: Iterable[str] | None = None) -> list[str]:
+        """Untracked, not ignored files (whole nested repositories excluded)."""
+        args = ["ls-files", "-z", "--others", "--exclude-standard", "--"]
+        if paths is not None:
+            args.extend(paths)
+        out = await self.run(*args)
+        return [p for p in _split_z(out) if not p.endswith("/")]
+
+    async def ignored_dirs(self) -> list[str]:
+        """Ignored directories (``dir/``) and files, collapsed: what the watcher may skip."""
+        out = await self.run("ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory")
+        return _split_z(out)
+
+    async def tracked(self, commit: str | None) -> set[str]:
+        """Paths in the index, plus those in ``commit`` when given."""
+        paths = set(_split_z(await self.run("ls-files", "-z")))
+        if commit is not None:
+            paths.update(_split_z(await self.run("ls-tree", "-r", "-z", "--name-only", commit)))
+        return paths
+
+    async def read_blob(self, spec: str) -> bytes | None:
+        """Bytes of ``<commit>:<path>`` or ``:<path>`` (index), or None when absent."""
+        try:
+            return await self.run("cat-file", "blob", spec)
+        except GitError:
+            return None
+
+
+def _split_z(out: bytes) -> list[str]:
+    return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
+
+
+async def _run(cwd: Path, args: Sequence[str], ok_codes: Sequence[int] = (0,), stdin: bytes | None = None) -> bytes:
+    cmd = ["git", "--no-optional-locks", "--literal-pathspecs"]
+    for item in _PINNED_CONFIG:
+        cmd += ["-c", item]
+    cmd += args
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *cmd, cwd=cwd, env=_ENV,
+            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed (no `git` on PATH)") from None
+    out, err = await proc.communicate(stdin)
+    if proc.returncode not in ok_codes:
+        detail = err.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git {args[0]} failed: {detail[-1] if detail else f'exit {proc.returncode}'}")
+    return out

@@ -1,0 +1,66 @@
+"""Untracked work-tree files as patches, in the form ``git diff`` prints for an added file.
+
+Synthesised here rather than with one ``git diff --no-index`` process per file: a snapshot of a tree with many
+new files stays one ``ls-files`` call plus plain reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from pathlib import Path
+
+from backloop.diff.parse import MAX_RENDER_BYTES, FilePatch, RawEntry, git_quote
+
+_BINARY_SNIFF = 8000  # git's buffer_is_binary looks for a NUL in the first 8000 bytes
+
+
+def untracked_patch(root: Path, rel: str, *, full: bool = False, hash_name: str = "sha1") -> FilePatch | None:
+    """The patch adding ``rel``, or None when it is no longer a regular file or symlink. Only the head of a huge
+    file is read unless ``full``: enough to send it as ``too_large``."""
+    path = root / rel
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        data = os.readlink(path).encode("utf-8", "surrogateescape")
+        mode = "120000"
+    elif stat.S_ISREG(st.st_mode):
+        mode = "100755" if st.st_mode & 0o111 else "100644"
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read(MAX_RENDER_BYTES + 1) if st.st_size > MAX_RENDER_BYTES and not full else fh.read()
+        except OSError:
+            return None
+    else:
+        return None
+    size = st.st_size if mode != "120000" else len(data)
+    blob = _blob_id(data, size, hash_name) if len(data) == size else "0" * 40
+    name_b = git_quote("b/" + rel)
+    head = f"diff --git {git_quote('a/' + rel)} {name_b}\nnew file mode {mode}\nindex {'0' * len(blob)}..{blob}\n"
+    if not data:
+        body = b""
+    elif b"\0" in data[:_BINARY_SNIFF]:
+        body = f"Binary files /dev/null and {name_b} differ\n".encode("utf-8", "surrogateescape")
+    else:
+        lines = data.split(b"\n")
+        no_eol = lines[-1] != b""
+        if not no_eol:
+            lines.pop()
+        body = (f"--- /dev/null\n+++ {name_b}\n@@ -0,0 +1" + (f",{len(lines)}" if len(lines) != 1 else "")
+                + " @@\n").encode("utf-8", "surrogateescape")
+        body += b"".join(b"+" + ln + b"\n" for ln in lines)
+        if no_eol:
+            body += b"\\ No newline at end of file\n"
+    chunk = head.encode("utf-8", "surrogateescape") + body
+    entry = RawEntry("000000", mode, "0" * len(blob), blob, "A", None, rel, rel)
+    return FilePatch(entry, chunk, untracked=True)
+
+
+def _blob_id(data: bytes, size: int, hash_name: str) -> str:
+    h = hashlib.new(hash_name)
+    h.update(b"blob %d\0" % size)
+    h.update(data)
+    return h.hexdigest()

@@ -1,0 +1,90 @@
+"""watchfiles → batches of changed work-tree paths, plus whether git's own state (HEAD, refs, index) changed.
+
+``.git/`` churn (objects, logs, locks) is dropped here; only the files that decide what a diff shows count as a
+git change. Ignored paths are dropped by the views, which learn them from git.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from watchfiles import Change, awatch
+
+log = logging.getLogger(__name__)
+
+Batch = Callable[[set[str], bool], None]
+
+# Files under the git dir whose change means "recompute everything".
+_GIT_FILES = frozenset({"HEAD", "index", "packed-refs", "MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD",
+                        "info/exclude"})
+_GIT_DIRS = ("refs/",)
+_SKIP_DIRS = frozenset({".git"})
+
+STEP_MS = 3
+"""How long the watcher waits for more events after one arrives: the floor of our latency."""
+DEBOUNCE_MS = 200
+"""The longest a burst of events is collected before it is handed on."""
+
+
+def classify(root: Path, git_dir: Path, changes: Iterable[tuple[Change, str]]) -> tuple[set[str], bool]:
+    """Split raw events into work-tree paths (relative, '/'-separated) and a git-state flag."""
+    paths: set[str] = set()
+    git_changed = False
+    root_s = str(root) + "/"
+    git_s = str(git_dir) + "/"
+    for _change, raw in changes:
+        if raw.startswith(git_s):
+            rel = raw[len(git_s):]
+            if rel.endswith(".lock"):
+                continue
+            if rel in _GIT_FILES or rel.startswith(_GIT_DIRS):
+                git_changed = True
+            continue
+        if not raw.startswith(root_s):
+            continue
+        rel = raw[len(root_s):]
+        if rel.split("/", 1)[0] in _SKIP_DIRS:
+            continue
+        if rel == ".gitignore" or rel.endswith("/.gitignore"):
+            git_changed = True  # what is ignored changed: recompute the untracked set
+        paths.add(rel)
+    return paths, git_changed
+
+
+class RepoWatcher:
+    """Watches one repository and hands batches to every subscriber."""
+
+    def __init__(self, root: Path, git_dir: Path) -> None:
+        self.root = root
+        self.git_dir = git_dir
+        self._subscribers: list[Batch] = []
+        self._stop = asyncio.Event()
+        self.started = asyncio.Event()
+
+    def subscribe(self, callback: Batch) -> Callable[[], None]:
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        watched = [self.root]
+        if not self.git_dir.is_relative_to(self.root):
+            watched.append(self.git_dir)
+        gen = awatch(*watched, watch_filter=None, step=STEP_MS, debounce=DEBOUNCE_MS, stop_event=self._stop,
+                     yield_on_timeout=True, rust_timeout=500, ignore_permission_denied=True)
+        first = True
+        async for changes in gen:
+            if first:
+                self.started.set()
+                first = False
+            if not changes:
+                continue
+            paths, git_changed = classify(self.root, self.git_dir, changes)
+            if paths or git_changed:
+                for callback in list(self._subscribers):
+                    callback(paths, git_changed)

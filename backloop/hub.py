@@ -1,0 +1,210 @@
+"""Subscribers per view: a snapshot on connect, then per-file deltas against what each one last got.
+
+Each subscriber keeps the FileDiff objects it was last sent; a change only marks paths dirty and wakes the
+subscriber's sender, which compares and sends. Bursts coalesce on their own, and a slow client costs one dirty
+set, never a growing queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+
+from backloop.diff.model import FileDiff
+from backloop.git.repo import Repo
+from backloop.git.watch import RepoWatcher
+from backloop.live import DiffView
+from backloop.protocol import (
+    FileChanged,
+    FileRemoved,
+    Notice,
+    ServerMessage,
+    Snapshot,
+    encode,
+)
+from backloop.viewspec import ViewSpec
+
+Send = Callable[[str], Awaitable[None]]
+NOTICE_KEY = "\0notice"
+MAX_REPLIES = 256
+"""Replies (lines, pong, error) waiting for a slow client beyond this are dropped, oldest first."""
+VIEW_LINGER_S = 30.0
+"""A view with no subscribers keeps computing this long, so a reload finds it warm."""
+
+
+class Subscriber:
+    def __init__(self, view: DiffView, send: Send) -> None:
+        self.view = view
+        self.send = send
+        self.sent: dict[str, FileDiff] = {}
+        self.dirty: set[str] = set()
+        self.forced: set[str] = set()
+        self.full: dict[str, FileDiff] = {}
+        self.replies: deque[ServerMessage] = deque(maxlen=MAX_REPLIES)
+        self.wake = asyncio.Event()
+        self.sent_notice: tuple[str, str] | None = None
+
+    def mark(self, paths: Iterable[str]) -> None:
+        self.dirty.update(paths)
+        self.wake.set()
+
+    def reply(self, message: ServerMessage) -> None:
+        self.replies.append(message)
+        self.wake.set()
+
+    def force(self, fd: FileDiff) -> None:
+        """Send the full version of a too-large file to this subscriber from now on."""
+        self.forced.add(fd.path)
+        self.full[fd.path] = fd
+        self.mark([fd.path])
+
+    def _wire(self, path: str) -> FileDiff | None:
+        current = self.view.files.get(path)
+        if current is not None and path in self.forced and current.too_large:
+            full = self.full.get(path)
+            if full is not None and full.digest == current.digest:
+                return full
+        return current
+
+    def _notice(self) -> Notice | None:
+        view = self.view
+        if view.error is not None:
+            state = ("error", view.error)
+        elif view.resolved is not None and view.resolved.notice:
+            state = ("warning", view.resolved.notice)
+        else:
+            state = ("ok", "")
+        if state == self.sent_notice or (self.sent_notice is None and state[0] == "ok"):
+            self.sent_notice = state
+            return None
+        self.sent_notice = state
+        return Notice(level=state[0], message=state[1])  # type: ignore[arg-type]
+
+    async def pump(self) -> None:
+        """Send replies and deltas as they come; runs until cancelled or the socket fails."""
+        await self.view.ready.wait()
+        notice = self._notice()
+        if notice is not None:
+            await self.send(encode(notice))
+        order = self.view.ordered()
+        files = [fd for fd in (self._wire(p) for p in order) if fd is not None]
+        self.sent = {fd.path: fd for fd in files}
+        self.dirty.clear()
+        await self.send(encode(Snapshot(files=files)))
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            while self.replies:
+                await self.send(encode(self.replies.popleft()))
+            if NOTICE_KEY in self.dirty:
+                self.dirty.discard(NOTICE_KEY)
+                notice = self._notice()
+                if notice is not None:
+                    await self.send(encode(notice))
+            while self.dirty:
+                path = min(self.dirty)
+                self.dirty.discard(path)
+                await self._send_path(path)
+
+    async def _send_path(self, path: str) -> None:
+        wire = self._wire(path)
+        if wire is None:
+            if self.sent.pop(path, None) is not None:
+                await self.send(encode(FileRemoved(path=path)))
+            return
+        if self.sent.get(path) is wire:
+            return
+        self.sent[path] = wire
+        await self.send(encode(FileChanged(file=wire)))
+
+
+@dataclass
+class _ViewEntry:
+    view: DiffView
+    task: asyncio.Task[None]
+    subscribers: set[Subscriber] = field(default_factory=set)
+    unsubscribe_watch: Callable[[], None] | None = None
+    linger: asyncio.TimerHandle | None = None
+
+
+class Hub:
+    """All live views of all reviews of one repository set; one watcher per repository."""
+
+    def __init__(self) -> None:
+        self._views: dict[tuple[str, ViewSpec], _ViewEntry] = {}
+        self._watchers: dict[str, tuple[RepoWatcher, asyncio.Task[None]]] = {}
+
+    def _watcher(self, repo: Repo) -> RepoWatcher:
+        key = str(repo.root)
+        if key not in self._watchers:
+            watcher = RepoWatcher(repo.root, repo.git_dir)
+            self._watchers[key] = (watcher, asyncio.create_task(watcher.run()))
+        return self._watchers[key][0]
+
+    async def view(self, review_id: str, repo: Repo, spec: ViewSpec) -> DiffView:
+        """The running view for this spec, started if needed (and kept warm for a while after use)."""
+        key = (review_id, spec.diff_key())
+        entry = self._views.get(key)
+        if entry is None:
+            view = DiffView(repo, spec.diff_key())
+            watcher = self._watcher(repo)
+            unsubscribe = watcher.subscribe(view.poke)
+            await watcher.started.wait()  # changes after our first snapshot must not be missed
+            entry = _ViewEntry(view, asyncio.create_task(view.run()), unsubscribe_watch=unsubscribe)
+            self._views[key] = entry
+        if entry.linger is not None:
+            entry.linger.cancel()
+            entry.linger = None
+        if not entry.subscribers:
+            self._arm_linger(key, entry)
+        return entry.view
+
+    def _arm_linger(self, key: tuple[str, ViewSpec], entry: _ViewEntry) -> None:
+        entry.linger = asyncio.get_running_loop().call_later(VIEW_LINGER_S, self._drop, key)
+
+    def _drop(self, key: tuple[str, ViewSpec]) -> None:
+        entry = self._views.get(key)
+        if entry is None or entry.subscribers:
+            return
+        del self._views[key]
+        entry.task.cancel()
+        if entry.unsubscribe_watch:
+            entry.unsubscribe_watch()
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, review_id: str, repo: Repo, spec: ViewSpec, send: Send) -> AsyncIterator[Subscriber]:
+        view = await self.view(review_id, repo, spec)
+        key = (review_id, spec.diff_key())
+        entry = self._views[key]
+        if entry.linger is not None:
+            entry.linger.cancel()
+            entry.linger = None
+        sub = Subscriber(view, send)
+        entry.subscribers.add(sub)
+        stop_listening = view.listen(sub.mark)
+        try:
+            yield sub
+        finally:
+            stop_listening()
+            entry.subscribers.discard(sub)
+            if not entry.subscribers and self._views.get(key) is entry:
+                self._arm_linger(key, entry)
+
+    def subscriber_count(self) -> int:
+        return sum(len(e.subscribers) for e in self._views.values())
+
+    async def close(self) -> None:
+        for entry in self._views.values():
+            entry.task.cancel()
+            if entry.linger:
+                entry.linger.cancel()
+        for watcher, task in self._watchers.values():
+            watcher.stop()
+            task.cancel()
+        tasks = [e.task for e in self._views.values()] + [t for _, t in self._watchers.values()]
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._views.clear()
+        self._watchers.clear()

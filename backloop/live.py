@@ -1,0 +1,301 @@
+"""One diff view kept current: full recomputes on git events, per-path recomputes on work-tree events.
+
+The view owns the per-file model that subscribers are served from. Work is coalesced: while one recompute runs,
+new events only add to the next one. Files whose patch did not change keep their FileDiff object (and so their
+highlighting); new ones are highlighted in a worker thread, synchronously when small, in the background with an
+unhighlighted first push when large.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import msgspec
+
+from backloop.diff.highlight import highlight_file, highlight_text, line_count
+from backloop.diff.model import FileDiff
+from backloop.diff.parse import FilePatch, blob_ids, build_file, split_raw_patch
+from backloop.diff.resolve import Resolved, resolve
+from backloop.git.repo import GitError, Repo
+from backloop.git.untracked import untracked_patch
+from backloop.protocol import ContextLine
+from backloop.viewspec import ViewSpec
+
+log = logging.getLogger(__name__)
+
+SYNC_HIGHLIGHT_LINES = 4_000
+"""Up to this many new lines are highlighted before the push; more are pushed plain first."""
+BACKGROUND_BATCH_LINES = 3_000
+
+Listener = Callable[[Iterable[str]], None]
+
+
+class ViewUnavailable(Exception):
+    pass
+
+
+class DiffView:
+    """The current diff of one view spec. ``files`` maps path → FileDiff as sent to clients."""
+
+    def __init__(self, repo: Repo, spec: ViewSpec) -> None:
+        self.repo = repo
+        self.spec = spec
+        self.files: dict[str, FileDiff] = {}
+        self.patches: dict[str, FilePatch] = {}
+        self.resolved: Resolved | None = None
+        self.error: str | None = None
+        self.version = 0
+        self.ready = asyncio.Event()
+        self._listeners: list[Listener] = []
+        self._tracked: set[str] = set()
+        self._ignored: set[str] = set()
+        self._pending_paths: set[str] = set()
+        self._pending_full = True
+        self._wake = asyncio.Event()
+        self._wake.set()
+        self._highlight_task: asyncio.Task[None] | None = None
+
+    # ---- wiring ----------------------------------------------------------------------------------------------
+
+    def listen(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def poke(self, paths: Iterable[str], git_changed: bool) -> None:
+        """Called by the watcher with a batch of changed work-tree paths and whether git state changed."""
+        if git_changed:
+            self._pending_full = True
+        elif self.spec.live:
+            self._pending_paths.update(p for p in paths if p not in self._ignored)
+        else:
+            return
+        if self._pending_full or self._pending_paths:
+            self._wake.set()
+
+    async def run(self) -> None:
+        """Recompute whenever poked; runs until cancelled."""
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                full, paths = self._pending_full, self._pending_paths
+                self._pending_full, self._pending_paths = False, set()
+                try:
+                    if full:
+                        await self._refresh_all()
+                    elif paths:
+                        await self._refresh_paths(paths)
+                except GitError as exc:
+                    self._fail(exc.message)
+                except Exception as exc:  # a bug must not kill the view; say so and keep serving
+                    log.exception("recomputing %s failed", self.spec)
+                    self._fail(f"internal error while computing the diff: {exc}")
+                self.ready.set()
+        finally:
+            if self._highlight_task:
+                self._highlight_task.cancel()
+
+    def _fail(self, message: str) -> None:
+        if self.error != message:
+            self.error = message
+            self._publish(["\0notice"])
+
+    def _publish(self, paths: Iterable[str]) -> None:
+        self.version += 1
+        changed = list(paths)
+        for listener in list(self._listeners):
+            listener(changed)
+
+    # ---- recomputes --------------------------------------------------------------------------------------
+
+    async def _refresh_all(self) -> None:
+        resolved = await resolve(self.repo, self.spec)
+        out = await self.repo.diff(resolved.base, resolved.target, context=self.spec.context,
+                                   ignore_ws=self.spec.ws)
+        patches = {p.path: p for p in split_raw_patch(out)}
+        if self.spec.live:
+            self._tracked = await self.repo.tracked(resolved.base if resolved.base != await self.repo.empty_tree()
+                                                    else None)
+            untracked = await self.repo.untracked()
+            self._ignored.clear()
+            for fp in await asyncio.to_thread(self._read_untracked, untracked):
+                patches[fp.path] = fp
+        notice_changed = (self.error is not None) or (self.resolved is None) or (
+            self.resolved.notice != resolved.notice or self.resolved.base_label != resolved.base_label
+            or self.resolved.target_label != resolved.target_label)
+        self.resolved = resolved
+        self.error = None
+        changed = set(self.files) | set(patches)
+        await self._apply(patches, changed)
+        if notice_changed:
+            self._publish(["\0notice"])
+
+    async def _refresh_paths(self, paths: set[str]) -> None:
+        resolved = self.resolved
+        if resolved is None or self.error is not None:
+            self._pending_full = True
+            self._wake.set()
+            return
+        spec = set(paths)
+        for p in paths:
+            fd = self.files.get(p)
+            if fd is not None and fd.old_path and fd.old_path != p:
+                spec.add(fd.old_path)
+        prefixes = tuple(p + "/" for p in paths if p not in self.files)
+        for path, fd in self.files.items():
+            if fd.old_path in paths or (prefixes and path.startswith(prefixes)):
+                spec.add(path)
+        out = await self.repo.diff(resolved.base, resolved.target, context=self.spec.context,
+                                   ignore_ws=self.spec.ws, paths=sorted(spec))
+        patches = {p.path: p for p in split_raw_patch(out)}
+        candidates = [p for p in spec if p not in patches and p not in self._tracked
+                      and os.path.lexists(self.repo.root / p)]
+        if candidates:
+            untracked = await self.repo.untracked(candidates)
+            self._ignored.update(p for p in candidates if p not in untracked and not (self.repo.root / p).is_dir())
+            for fp in await asyncio.to_thread(self._read_untracked, untracked):
+                patches[fp.path] = fp
+                spec.add(fp.path)
+        await self._apply(patches, spec)
+
+    def _read_untracked(self, paths: list[str]) -> list[FilePatch]:
+        result = []
+        for rel in paths:
+            fp = untracked_patch(self.repo.root, rel)
+            if fp is not None:
+                result.append(fp)
+        return result
+
+    async def _apply(self, patches: dict[str, FilePatch], scope: Iterable[str]) -> None:
+        """Make ``files`` match ``patches`` for every path in ``scope``; publish what changed."""
+        fresh: list[FileDiff] = []
+        changed: list[str] = []
+        for path in scope:
+            fp = patches.get(path)
+            old = self.patches.get(path)
+            if fp is None:
+                if path in self.files:
+                    del self.files[path]
+                    self.patches.pop(path, None)
+                    changed.append(path)
+                continue
+            if old is not None and old.digest == fp.digest and path in self.files:
+                continue
+            self.patches[path] = fp
+            fd = build_file(fp)
+            if fd.too_large:
+                fd = msgspec.structs.replace(fd, size=await self._size(fp))
+            fresh.append(fd)
+            changed.append(path)
+        if fresh and sum(line_count(fd) for fd in fresh) <= SYNC_HIGHLIGHT_LINES:
+            fresh = await asyncio.to_thread(self._highlight_many, fresh)
+        for fd in fresh:
+            self.files[fd.path] = fd
+        if changed:
+            self._publish(changed)
+        if any(not fd.highlighted for fd in fresh):
+            self._schedule_highlight()
+
+    def _highlight_many(self, files: list[FileDiff]) -> list[FileDiff]:
+        result = []
+        for fd in files:
+            fp = self.patches.get(fd.path)
+            old_blob, new_blob = blob_ids(fp.chunk) if fp else (None, None)
+            result.append(highlight_file(fd, old_blob, new_blob))
+        return result
+
+    def _schedule_highlight(self) -> None:
+        if self._highlight_task is None or self._highlight_task.done():
+            self._highlight_task = asyncio.create_task(self._highlight_background())
+
+    async def _highlight_background(self) -> None:
+        while True:
+            batch: list[FileDiff] = []
+            lines = 0
+            for path in sorted(self.files):
+                fd = self.files[path]
+                if not fd.highlighted:
+                    batch.append(fd)
+                    lines += line_count(fd)
+                    if lines >= BACKGROUND_BATCH_LINES:
+                        break
+            if not batch:
+                return
+            done = await asyncio.to_thread(self._highlight_many, batch)
+            published = []
+            for fd in done:
+                current = self.files.get(fd.path)
+                if current is not None and current.digest == fd.digest and not current.highlighted:
+                    self.files[fd.path] = fd
+                    published.append(fd.path)
+            if published:
+                self._publish(published)
+
+    async def _size(self, fp: FilePatch) -> int | None:
+        if self.resolved is not None and self.resolved.target.kind == "worktree":
+            try:
+                return os.lstat(self.repo.root / fp.path).st_size
+            except OSError:
+                return None
+        blob = fp.entry.new_id if fp.entry.status != "D" else fp.entry.old_id
+        try:
+            return int(await self.repo.run("cat-file", "-s", blob))
+        except (GitError, ValueError):
+            return None
+
+    # ---- on demand ---------------------------------------------------------------------------------------
+
+    def ordered(self) -> list[str]:
+        return sorted(self.files)
+
+    async def full_file(self, path: str) -> FileDiff:
+        """The complete diff of a ``too_large`` file (unhighlighted: too big for that)."""
+        fp = self.patches.get(path)
+        if fp is None:
+            raise ViewUnavailable(f"{path!r} is not part of this diff")
+        if fp.entry.status == "A" and self.spec.live and path not in self._tracked:
+            fp = await asyncio.to_thread(untracked_patch, self.repo.root, path, full=True) or fp
+        return await asyncio.to_thread(build_file, fp, full=True)
+
+    async def read_side(self, path: str, side: str) -> bytes:
+        """Bytes of the old or new side of a file of this diff."""
+        fp = self.patches.get(path)
+        resolved = self.resolved
+        if fp is None or resolved is None:
+            raise ViewUnavailable(f"{path!r} is not part of this diff")
+        if side == "old":
+            if fp.entry.status == "A":
+                raise ViewUnavailable(f"{path!r} has no old side (it was added)")
+            data = await self.repo.read_blob(f"{resolved.base}:{fp.entry.old_path}")
+        else:
+            if fp.entry.status == "D":
+                raise ViewUnavailable(f"{path!r} has no new side (it was deleted)")
+            data = await self._read_new(path, resolved)
+        if data is None:
+            raise ViewUnavailable(f"{path!r} could not be read")
+        return data
+
+    async def _read_new(self, path: str, resolved: Resolved) -> bytes | None:
+        if resolved.target.kind == "worktree":
+            full = (self.repo.root / path)
+            if Path(os.path.realpath(full)).is_relative_to(self.repo.root) and full.is_file():
+                return await asyncio.to_thread(full.read_bytes)
+            return None
+        if resolved.target.kind == "index":
+            return await self.repo.read_blob(f":{path}")
+        return await self.repo.read_blob(f"{resolved.target.commit}:{path}")
+
+    async def expand(self, path: str, start: int, end: int) -> tuple[list[ContextLine], bool]:
+        """Lines ``start``..``end`` of the new side, highlighted, and whether the file ends there."""
+        data = await self.read_side(path, "new")
+        text = data.decode("utf-8", "replace")
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        chosen = lines[start - 1 : end]
+        html = await asyncio.to_thread(highlight_text, path, chosen)
+        return [ContextLine(text=t, html=h) for t, h in zip(chosen, html, strict=True)], end >= len(lines)

@@ -1,0 +1,129 @@
+"""What a view shows: the query parameters of ``/review/{id}/view`` and ``/review/{id}/ws``, validated.
+
+Everything here comes from a URL, so it is validated before it can reach a ``git`` command line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Literal
+from urllib.parse import urlencode
+
+import msgspec
+
+Layout = Literal["unified", "split"]
+MAX_CONTEXT = 10_000
+
+# A revision expression as a person types it: names, ~, ^, @{...}, :/ excluded on purpose (no searches).
+_REV = re.compile(r"^[A-Za-z0-9_@][A-Za-z0-9_./@{}~^+-]{0,255}$")
+
+
+class ViewError(ValueError):
+    """The view parameters are not valid; the message says which and why."""
+
+
+class ViewSpec(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Exactly one of ``since``, ``commit`` and ``range`` is set."""
+
+    since: str | None = None
+    commit: str | None = None
+    range: str | None = None
+    live: bool = False
+    view: Layout = "unified"
+    ws: bool = False
+    """Ignore whitespace changes."""
+    context: int = 3
+
+    def diff_key(self) -> ViewSpec:
+        """The part of the spec that decides the diff (layout is presentation only)."""
+        return msgspec.structs.replace(self, view="unified")
+
+    def query(self) -> str:
+        params: dict[str, str] = {}
+        for name in ("since", "commit", "range"):
+            value = getattr(self, name)
+            if value is not None:
+                params[name] = value
+        params["live"] = "true" if self.live else "false"
+        if self.view != "unified":
+            params["view"] = self.view
+        if self.ws:
+            params["ws"] = "1"
+        if self.context != 3:
+            params["context"] = str(self.context)
+        return urlencode(params)
+
+    def describe(self) -> str:
+        if self.since is not None:
+            return f"changes since {self.since}" + (" (live work tree)" if self.live else " (staged)")
+        if self.commit is not None:
+            return f"commit {self.commit}"
+        return f"range {self.range}"
+
+
+def validate_rev(rev: str, what: str = "revision") -> str:
+    if not _REV.fullmatch(rev) or ".." in rev:
+        raise ViewError(f"{what} {rev!r} is not a valid git revision")
+    return rev
+
+
+def split_range(value: str) -> tuple[str, str, bool]:
+    """``A..B`` → (A, B, False); ``A...B`` → (A, B, True) for a merge-base diff. Empty sides mean HEAD."""
+    if "..." in value:
+        left, _, right = value.partition("...")
+        merge_base = True
+    elif ".." in value:
+        left, _, right = value.partition("..")
+        merge_base = False
+    else:
+        raise ViewError(f"range {value!r} must have the form A..B or A...B")
+    left = validate_rev(left or "HEAD", "range start")
+    right = validate_rev(right or "HEAD", "range end")
+    return left, right, merge_base
+
+
+def _flag(params: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ViewError(f"{name}={raw!r} must be true or false")
+
+
+def parse_view(params: Mapping[str, str]) -> ViewSpec:
+    """Build a ViewSpec from query parameters, or raise ViewError naming the bad parameter."""
+    given = [name for name in ("since", "commit", "range") if params.get(name)]
+    if len(given) != 1:
+        got = f" (got {', '.join(given)})" if given else ""
+        raise ViewError(f"give exactly one of since=REV, commit=REV or range=A..B{got}")
+    since = params.get("since") or None
+    commit = params.get("commit") or None
+    rng = params.get("range") or None
+    if since is not None:
+        validate_rev(since, "since")
+    if commit is not None:
+        validate_rev(commit, "commit")
+    if rng is not None:
+        split_range(rng)
+    live = _flag(params, "live", False)
+    if live and since is None:
+        raise ViewError("live=true works only with since=REV (commits and ranges do not change with the work tree)")
+    layout = params.get("view") or "unified"
+    if layout not in ("unified", "split"):
+        raise ViewError(f"view={layout!r} must be unified or split")
+    raw_context = params.get("context") or "3"
+    if not raw_context.isdigit() or int(raw_context) > MAX_CONTEXT:
+        raise ViewError(f"context={raw_context!r} must be a whole number from 0 to {MAX_CONTEXT}")
+    return ViewSpec(
+        since=since,
+        commit=commit,
+        range=rng,
+        live=live,
+        view="split" if layout == "split" else "unified",
+        ws=_flag(params, "ws", False),
+        context=int(raw_context),
+    )

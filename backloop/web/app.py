@@ -1,0 +1,142 @@
+"""The Starlette application: the one route table, static files, lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import mimetypes
+from collections.abc import AsyncIterator
+from functools import lru_cache
+from pathlib import Path, PurePosixPath
+
+from pygments.formatters import HtmlFormatter
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
+
+from backloop.hub import Hub
+from backloop.live import ViewUnavailable
+from backloop.review.session import Review, Reviews
+from backloop.viewspec import ViewError, parse_view
+from backloop.web.security import RAW_CSP, SecurityMiddleware, allowed_hosts
+from backloop.web.ws import review_socket
+
+IMAGE_TYPES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".ico"})
+RAW_WAIT_S = 10.0
+
+
+def frontend_dir() -> Path:
+    """The static client: inside the wheel as ``backloop/_frontend``, in a checkout as ``frontend/``."""
+    packaged = Path(__file__).resolve().parent.parent / "_frontend"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent.parent / "frontend"
+
+
+def _token_rules(style: str) -> str:
+    # Backgrounds come from our own theme (add/del colours): keep only rules that colour tokens.
+    rules: list[str] = HtmlFormatter(style=style).get_style_defs(".code").splitlines()  # type: ignore[no-untyped-call]
+    return "\n".join(r for r in rules if r.startswith(".code .") and "background" not in r)
+
+
+@lru_cache(maxsize=1)
+def pygments_css() -> str:
+    return f"{_token_rules('default')}\n@media (prefers-color-scheme: dark) {{\n{_token_rules('github-dark')}\n}}\n"
+
+
+def error_page(status: int, title: str, message: str) -> HTMLResponse:
+    t, m = html.escape(title), html.escape(message)
+    body = (
+        f"<!doctype html><html lang=en><meta charset=utf-8><title>backloop: {t}</title>"
+        f"<link rel=stylesheet href=/static/style.css><main class=error-page><h1>{t}</h1><p>{m}</p>"
+        "<p><a href=/>All reviews</a></p></main>"
+    )
+    return HTMLResponse(body, status_code=status)
+
+
+def create_app(reviews: Reviews, hub: Hub, host: str, port: int) -> Starlette:
+    static = frontend_dir()
+
+    def review_or_404(request: Request) -> Review | HTMLResponse:
+        review = reviews.get(request.path_params["review_id"])
+        if review is None:
+            return error_page(404, "Review not found",
+                              "There is no such review here. Reviews live as long as the backloop process that "
+                              "started them; the process may have restarted on another port.")
+        return review
+
+    async def home(request: Request) -> Response:
+        return FileResponse(static / "home.html", headers={"cache-control": "no-store"})
+
+    async def list_reviews(request: Request) -> Response:
+        return JSONResponse([
+            {"id": r.id, "title": r.title, "repo": str(r.repo.root), "url": r.url_path(), "state": r.state}
+            for r in reviews.all()
+        ])
+
+    async def view_page(request: Request) -> Response:
+        review = review_or_404(request)
+        if isinstance(review, Response):
+            return review
+        try:
+            parse_view(request.query_params)
+        except ViewError as exc:
+            return error_page(400, "Invalid view", str(exc))
+        return FileResponse(static / "review.html", headers={"cache-control": "no-store"})
+
+    async def raw_file(request: Request) -> Response:
+        review = review_or_404(request)
+        if isinstance(review, Response):
+            return review
+        params = request.query_params
+        path, side = params.get("path", ""), params.get("side", "new")
+        if side not in ("old", "new") or not path:
+            return error_page(400, "Invalid request", "give path=<file> and side=old|new")
+        try:
+            spec = parse_view(params)
+        except ViewError as exc:
+            return error_page(400, "Invalid view", str(exc))
+        view = await hub.view(review.id, review.repo, spec)
+        try:
+            await asyncio.wait_for(view.ready.wait(), RAW_WAIT_S)
+            data = await view.read_side(path, side)
+        except (ViewUnavailable, TimeoutError) as exc:
+            return error_page(404, "Not found", str(exc) or "the diff is not ready")
+        suffix = PurePosixPath(path).suffix.lower()
+        media = (mimetypes.guess_type(f"x{suffix}")[0] or "application/octet-stream") if suffix in IMAGE_TYPES \
+            else "application/octet-stream"
+        headers = {"content-security-policy": RAW_CSP, "cache-control": "no-store"}
+        if suffix not in IMAGE_TYPES:
+            headers["content-disposition"] = "attachment"
+        return Response(data, media_type=media, headers=headers)
+
+    async def css(request: Request) -> Response:
+        return Response(pygments_css(), media_type="text/css")
+
+    async def socket(websocket: WebSocket) -> None:
+        await review_socket(websocket, reviews, hub)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await hub.close()
+
+    routes = [
+        Route("/", home),
+        Route("/api/reviews", list_reviews),
+        Route("/review/{review_id}/view", view_page),
+        Route("/review/{review_id}/raw", raw_file),
+        WebSocketRoute("/review/{review_id}/ws", socket),
+        Route("/static/pygments.css", css),
+        Mount("/static", StaticFiles(directory=static), name="static"),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityMiddleware, hosts=allowed_hosts(host, port))],
+        lifespan=lifespan,
+    )
