@@ -23,8 +23,6 @@ ReviewState = Literal["open", "approved", "changes_requested"]
 CLOSE_UNKNOWN_REVIEW = 4404
 CLOSE_FORBIDDEN = 4403
 CLOSE_BAD_VIEW = 4400
-CLOSE_TOO_SLOW = 4408
-"""The client did not read its socket fast enough; reconnect for a fresh snapshot."""
 
 
 class ReviewInfo(msgspec.Struct, frozen=True, omit_defaults=True):
