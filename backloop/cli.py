@@ -10,12 +10,11 @@ import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
 
+from backloop.config import Settings, default_state_dir
 from backloop.git.repo import GitError, Repo
-from backloop.hub import Hub
-from backloop.review.session import Reviews
+from backloop.review.store import StoreError
+from backloop.runtime import Runtime
 from backloop.viewspec import ViewError, ViewSpec, parse_view
-from backloop.web.app import create_app
-from backloop.web.serve import bind, make_server
 
 
 def _server_parser(prog: str) -> argparse.ArgumentParser:
@@ -49,24 +48,30 @@ async def run_server(args: argparse.Namespace) -> int:
     except (ViewError, GitError) as exc:
         print(f"backloop: {exc}", file=sys.stderr)
         return 2
+    runtime = Runtime(Settings(host=args.host, port=args.port, state_dir=default_state_dir()))
     try:
-        sock = bind(args.host, args.port)
-    except OSError as exc:
-        print(f"backloop: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        restored = await runtime.reviews.restore(repo.root)
+        review = next((r for r in restored if r.view == spec and r.state == "open"), None)
+        if review is None:
+            review = await runtime.reviews.create(repo, spec, args.title)
+        try:
+            await runtime.start_web()
+        except OSError as exc:
+            print(f"backloop: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        await runtime.remember_port(review)
+        url = runtime.url(review)
+        print(f"backloop: reviewing {repo.root}\n{url}", flush=True)
+        if args.host not in ("127.0.0.1", "localhost", "::1"):
+            print(f"backloop: warning: listening on {args.host}, reachable beyond this machine", file=sys.stderr)
+        if args.open:
+            webbrowser.open(url)
+        await runtime.wait_closed()
+    except StoreError as exc:
+        print(f"backloop: {exc}", file=sys.stderr)
         return 2
-    port = sock.getsockname()[1]
-    reviews = Reviews()
-    review = reviews.create(repo, spec, args.title)
-    hub = Hub()
-    server = make_server(create_app(reviews, hub, args.host, port))
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    url = f"http://{host}:{port}{review.url_path()}"
-    print(f"backloop: reviewing {repo.root}\n{url}", flush=True)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"backloop: warning: listening on {args.host}, reachable beyond this machine", file=sys.stderr)
-    if args.open:
-        webbrowser.open(url)
-    await server.serve(sockets=[sock])
+    finally:
+        await runtime.close()
     return 0
 
 

@@ -16,19 +16,25 @@ from dataclasses import dataclass, field
 from backloop.diff.model import FileDiff
 from backloop.git.repo import Repo
 from backloop.git.watch import RepoWatcher
-from backloop.live import DiffView
+from backloop.live import DiffView, ViewUnavailable
 from backloop.protocol import (
+    CommentChanged,
     FileChanged,
     FileRemoved,
     Notice,
+    ReviewChanged,
     ServerMessage,
     Snapshot,
     encode,
 )
+from backloop.review.anchor import reanchor
+from backloop.review.model import Comment
+from backloop.review.session import Review, Reviews
 from backloop.viewspec import ViewSpec
 
 Send = Callable[[str], Awaitable[None]]
 NOTICE_KEY = "\0notice"
+STATE_KEY = "\0state"
 MAX_REPLIES = 256
 """Replies (lines, pong, error) waiting for a slow client beyond this are dropped, oldest first."""
 VIEW_LINGER_S = 30.0
@@ -36,9 +42,11 @@ VIEW_LINGER_S = 30.0
 
 
 class Subscriber:
-    def __init__(self, view: DiffView, send: Send) -> None:
+    def __init__(self, review: Review, view: DiffView, send: Send) -> None:
+        self.review = review
         self.view = view
         self.send = send
+        self.comments_dirty: set[str] = set()
         self.sent: dict[str, FileDiff] = {}
         self.dirty: set[str] = set()
         self.forced: set[str] = set()
@@ -49,6 +57,12 @@ class Subscriber:
 
     def mark(self, paths: Iterable[str]) -> None:
         self.dirty.update(paths)
+        self.wake.set()
+
+    def mark_review(self, comment_ids: Iterable[str], state: bool) -> None:
+        self.comments_dirty.update(comment_ids)
+        if state:
+            self.dirty.add(STATE_KEY)
         self.wake.set()
 
     def reply(self, message: ServerMessage) -> None:
@@ -93,12 +107,20 @@ class Subscriber:
         files = [fd for fd in (self._wire(p) for p in order) if fd is not None]
         self.sent = {fd.path: fd for fd in files}
         self.dirty.clear()
-        await self.send(encode(Snapshot(files=files)))
+        self.comments_dirty.clear()
+        await self.send(encode(Snapshot(files=files, comments=list(self.review.comments.values()))))
         while True:
             await self.wake.wait()
             self.wake.clear()
             while self.replies:
                 await self.send(encode(self.replies.popleft()))
+            if STATE_KEY in self.dirty:
+                self.dirty.discard(STATE_KEY)
+                await self.send(encode(ReviewChanged(state=self.review.state, agent=self.review.agent)))
+            while self.comments_dirty:
+                comment = self.review.comments.get(self.comments_dirty.pop())
+                if comment is not None:
+                    await self.send(encode(CommentChanged(comment=comment)))
             if NOTICE_KEY in self.dirty:
                 self.dirty.discard(NOTICE_KEY)
                 notice = self._notice()
@@ -133,9 +155,18 @@ class _ViewEntry:
 class Hub:
     """All live views of all reviews of one repository set; one watcher per repository."""
 
-    def __init__(self) -> None:
+    def __init__(self, reviews: Reviews) -> None:
+        self.reviews = reviews
         self._views: dict[tuple[str, ViewSpec], _ViewEntry] = {}
         self._watchers: dict[str, tuple[RepoWatcher, asyncio.Task[None]]] = {}
+        self._anchoring: set[asyncio.Task[None]] = set()
+        reviews.listen(self._review_changed)
+
+    def _review_changed(self, review_id: str, comment_ids: list[str], state: bool) -> None:
+        for (rid, _), entry in self._views.items():
+            if rid == review_id:
+                for sub in entry.subscribers:
+                    sub.mark_review(comment_ids, state)
 
     def _watcher(self, repo: Repo) -> RepoWatcher:
         key = str(repo.root)
@@ -144,17 +175,23 @@ class Hub:
             self._watchers[key] = (watcher, asyncio.create_task(watcher.run()))
         return self._watchers[key][0]
 
-    async def view(self, review_id: str, repo: Repo, spec: ViewSpec) -> DiffView:
+    async def view(self, review: Review, spec: ViewSpec) -> DiffView:
         """The running view for this spec, started if needed (and kept warm for a while after use)."""
-        key = (review_id, spec.diff_key())
+        key = (review.id, spec.diff_key())
         entry = self._views.get(key)
         if entry is None:
-            view = DiffView(repo, spec.diff_key())
-            watcher = self._watcher(repo)
+            view = DiffView(review.repo, spec.diff_key())
+            watcher = self._watcher(review.repo)
             unsubscribe = watcher.subscribe(view.poke)
             await watcher.started.wait()  # changes after our first snapshot must not be missed
-            entry = _ViewEntry(view, asyncio.create_task(view.run()), unsubscribe_watch=unsubscribe)
-            self._views[key] = entry
+            entry = self._views.get(key)
+            if entry is not None:  # another caller started it meanwhile
+                unsubscribe()
+            else:
+                entry = _ViewEntry(view, asyncio.create_task(view.run()), unsubscribe_watch=unsubscribe)
+                self._views[key] = entry
+                if spec.diff_key() == review.view.diff_key():
+                    view.listen(lambda paths: self._reanchor(review, view, paths))
         if entry.linger is not None:
             entry.linger.cancel()
             entry.linger = None
@@ -174,15 +211,39 @@ class Hub:
         if entry.unsubscribe_watch:
             entry.unsubscribe_watch()
 
+    def _reanchor(self, review: Review, view: DiffView, paths: Iterable[str]) -> None:
+        """Keep open new-side comments on their code when their file changes (the review's own view only)."""
+        changed = set(paths)
+        targets = [c for c in review.comments.values()
+                   if c.path in changed and c.line is not None and c.side == "new" and c.state == "open"]
+        if targets:
+            task = asyncio.create_task(self._reanchor_now(review, view, targets))
+            self._anchoring.add(task)
+            task.add_done_callback(self._anchoring.discard)
+
+    async def _reanchor_now(self, review: Review, view: DiffView, comments: list[Comment]) -> None:
+        contents: dict[str, list[str] | None] = {}
+        for comment in comments:
+            assert comment.path is not None and comment.line is not None
+            if comment.path not in contents:
+                try:
+                    data = await view.read_side(comment.path, "new")
+                    contents[comment.path] = data.decode("utf-8", "replace").splitlines()
+                except ViewUnavailable:
+                    contents[comment.path] = None
+            lines = contents[comment.path]
+            line = None if lines is None else reanchor(comment.quoted, comment.line, lines)
+            await self.reviews.set_comment_anchor(review, comment.id, line, outdated=line is None)
+
     @contextlib.asynccontextmanager
-    async def subscribe(self, review_id: str, repo: Repo, spec: ViewSpec, send: Send) -> AsyncIterator[Subscriber]:
-        view = await self.view(review_id, repo, spec)
-        key = (review_id, spec.diff_key())
+    async def subscribe(self, review: Review, spec: ViewSpec, send: Send) -> AsyncIterator[Subscriber]:
+        view = await self.view(review, spec)
+        key = (review.id, spec.diff_key())
         entry = self._views[key]
         if entry.linger is not None:
             entry.linger.cancel()
             entry.linger = None
-        sub = Subscriber(view, send)
+        sub = Subscriber(review, view, send)
         entry.subscribers.add(sub)
         stop_listening = view.listen(sub.mark)
         try:

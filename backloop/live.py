@@ -289,6 +289,13 @@ class DiffView:
             return await self.repo.read_blob(f":{path}")
         return await self.repo.read_blob(f"{resolved.target.commit}:{path}")
 
+    async def quote(self, path: str, side: str, start: int, end: int) -> list[str]:
+        """Lines ``start``..``end`` of one side of a file of this diff (what a comment is about)."""
+        lines = (await self.read_side(path, side)).decode("utf-8", "replace").splitlines()
+        if start > len(lines):
+            raise ViewUnavailable(f"{path} has no line {start} on the {side} side")
+        return lines[start - 1 : end]
+
     async def expand(self, path: str, start: int, end: int) -> tuple[list[ContextLine], bool]:
         """Lines ``start``..``end`` of the new side, highlighted, and whether the file ends there."""
         data = await self.read_side(path, "new")

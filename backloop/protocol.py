@@ -13,6 +13,7 @@ from typing import Literal
 import msgspec
 
 from backloop.diff.model import FileDiff
+from backloop.review.model import AgentState, Comment, Side
 from backloop.viewspec import ViewSpec
 
 PROTOCOL_VERSION = 1
@@ -31,6 +32,8 @@ class ReviewInfo(msgspec.Struct, frozen=True, omit_defaults=True):
     repo: str
     view: ViewSpec
     state: ReviewState = "open"
+    agent: AgentState = "idle"
+    """Whether the agent is waiting in ``await_comments`` (``waiting``), working, or has not connected (``idle``)."""
     base: str = ""
     """What the old side is, resolved (e.g. ``HEAD~1 (3f2a9c1)``)."""
     target: str = ""
@@ -52,6 +55,8 @@ class Hello(msgspec.Struct, tag="hello", frozen=True):
 
 class Snapshot(msgspec.Struct, tag="snapshot", frozen=True):
     files: list[FileDiff]
+    comments: list[Comment] = msgspec.field(default_factory=list)
+    """Every thread of the review, in the order they were started."""
 
 
 class FileChanged(msgspec.Struct, tag="file", frozen=True):
@@ -90,7 +95,35 @@ class Error(msgspec.Struct, tag="error", frozen=True, omit_defaults=True):
     client_id: str | None = None
 
 
-ServerMessage = Hello | Snapshot | FileChanged | FileRemoved | Lines | Notice | Pong | Error
+class Ack(msgspec.Struct, tag="ack", frozen=True):
+    """A client message with ``client_id`` was stored; ``id`` is what it created (comment, reply, edit…)."""
+
+    client_id: str
+    id: str
+
+
+class CommentChanged(msgspec.Struct, tag="comment", frozen=True):
+    """A thread is new or changed (a reply, resolved, moved or outdated): replace it."""
+
+    comment: Comment
+
+
+class ReviewChanged(msgspec.Struct, tag="review", frozen=True):
+    state: ReviewState
+    agent: AgentState
+
+
+class FileContent(msgspec.Struct, tag="file_content", frozen=True):
+    """Reply to ``open_file``: the work-tree text to edit and the hash to send back with ``edit``."""
+
+    request_id: str
+    path: str
+    content: str
+    hash: str
+
+
+ServerMessage = (Hello | Snapshot | FileChanged | FileRemoved | Lines | Notice | Pong | Error | Ack | CommentChanged
+                 | ReviewChanged | FileContent)
 
 
 # ---- client → server ----------------------------------------------------------------------------------------
@@ -115,7 +148,59 @@ class Ping(msgspec.Struct, tag="ping", frozen=True, forbid_unknown_fields=True):
     nonce: str = ""
 
 
-ClientMessage = Expand | LoadFile | Ping
+class CommentMsg(msgspec.Struct, tag="comment", frozen=True, forbid_unknown_fields=True):
+    """Comment on lines ``line``..``end_line`` of one side of a file; without ``line``, on the whole file."""
+
+    client_id: str
+    path: str
+    body: str
+    side: Side = "new"
+    line: int | None = None
+    end_line: int | None = None
+
+
+class ReplyMsg(msgspec.Struct, tag="reply", frozen=True, forbid_unknown_fields=True):
+    client_id: str
+    comment_id: str
+    body: str
+
+
+class ResolveMsg(msgspec.Struct, tag="resolve", frozen=True, forbid_unknown_fields=True):
+    """The person resolves a thread themselves."""
+
+    client_id: str
+    comment_id: str
+
+
+class OpenFile(msgspec.Struct, tag="open_file", frozen=True, forbid_unknown_fields=True):
+    """Ask for a work-tree file's text to edit it (live views); answered by ``file_content``."""
+
+    request_id: str
+    path: str
+
+
+class EditMsg(msgspec.Struct, tag="edit", frozen=True, forbid_unknown_fields=True):
+    """Replace a work-tree file's text. ``base_hash`` is the ``hash`` of the ``file_content`` it was based on;
+    if the file changed since, the edit is refused with ``edit_conflict`` and nothing is written."""
+
+    client_id: str
+    path: str
+    base_hash: str
+    content: str
+
+
+class ApproveMsg(msgspec.Struct, tag="approve", frozen=True, forbid_unknown_fields=True):
+    client_id: str
+    body: str = ""
+
+
+class RequestChangesMsg(msgspec.Struct, tag="request_changes", frozen=True, forbid_unknown_fields=True):
+    client_id: str
+    body: str
+
+
+ClientMessage = (Expand | LoadFile | Ping | CommentMsg | ReplyMsg | ResolveMsg | OpenFile | EditMsg | ApproveMsg
+                 | RequestChangesMsg)
 
 MAX_EXPAND_LINES = 5_000
 

@@ -1,19 +1,46 @@
-"""Reviews: what a review is (id, title, repository, default view) and the registry of open ones."""
+"""Reviews: what a review is, its comments, edits and state, persisted before anything is acknowledged.
+
+``Reviews`` is the one entry point for both sides: the websocket layer calls it for what the person does, the MCP
+tools for what the agent does. Changes are announced to listeners (the hub) by review id and comment id.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from backloop.git.repo import Repo
+import msgspec
+
+from backloop.git.repo import GitError, Repo
 from backloop.protocol import ReviewState
+from backloop.review.broker import Broker
+from backloop.review.edit import EditConflict, EditRefused, read_for_edit, write_edit
+from backloop.review.model import AgentState, Comment, Reply, Side
+from backloop.review.store import Entry, ReviewRow, Store, threads, to_comment
 from backloop.viewspec import ViewSpec
+
+log = logging.getLogger(__name__)
 
 ID_BYTES = 12
 """96 random bits: review ids are the capability to see a review, so they must not be guessable."""
+MAX_BODY = 65_536
 
 
-def new_review_id() -> str:
+class ReviewError(Exception):
+    """A request about a review cannot be done; ``code`` is machine-readable, the message is for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def new_id() -> str:
     return secrets.token_hex(ID_BYTES)
 
 
@@ -24,24 +51,223 @@ class Review:
     view: ViewSpec
     title: str
     state: ReviewState = "open"
+    agent: AgentState = "idle"
+    comments: dict[str, Comment] = field(default_factory=dict)
+    edit_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def url_path(self, spec: ViewSpec | None = None) -> str:
         return f"/review/{self.id}/view?{(spec or self.view).query()}"
 
 
-@dataclass
+Listener = Callable[[str, list[str], bool], None]
+"""(review id, changed comment ids, whether the review's state changed)."""
+
+
 class Reviews:
-    """The reviews this process serves, by id."""
+    """The reviews this process serves, their comments, and the hand-over to the agent."""
 
-    by_id: dict[str, Review] = field(default_factory=dict)
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.broker = Broker(store, self._agent_waiters)
+        self.by_id: dict[str, Review] = {}
+        self._listeners: list[Listener] = []
 
-    def create(self, repo: Repo, view: ViewSpec, title: str | None = None) -> Review:
-        review = Review(id=new_review_id(), repo=repo, view=view, title=title or f"{repo.root.name}: {view.describe()}")
+    def listen(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def _announce(self, review_id: str, comment_ids: list[str], state: bool = False) -> None:
+        for listener in list(self._listeners):
+            listener(review_id, comment_ids, state)
+
+    # ---- reviews -----------------------------------------------------------------------------------------
+
+    async def create(self, repo: Repo, view: ViewSpec, title: str | None = None, port: int | None = None) -> Review:
+        review = Review(id=new_id(), repo=repo, view=view, title=title or f"{repo.root.name}: {view.describe()}")
+        await self.store.add_review(ReviewRow(review.id, str(repo.root), msgspec.json.encode(view).decode(),
+                                              review.title, review.state, port))
         self.by_id[review.id] = review
         return review
+
+    async def restore(self, repo_root: Path) -> list[Review]:
+        """Bring back the stored reviews of a repository (after a restart), with their comments."""
+        restored = []
+        for row in await self.store.reviews(str(repo_root)):
+            if row.id in self.by_id:
+                continue
+            try:
+                repo = await Repo.open(row.repo)
+            except GitError as exc:  # the repository is gone: nothing to serve
+                log.warning("not restoring review %s: %s", row.id, exc.message)
+                continue
+            view = msgspec.json.decode(row.view.encode(), type=ViewSpec)
+            review = Review(id=row.id, repo=repo, view=view, title=row.title, state=row.state)  # type: ignore[arg-type]
+            review.comments = {c.id: c for c in threads(await self.store.entries(row.id))}
+            self.by_id[row.id] = review
+            restored.append(review)
+        return restored
 
     def get(self, review_id: str) -> Review | None:
         return self.by_id.get(review_id)
 
+    def require(self, review_id: str) -> Review:
+        review = self.by_id.get(review_id)
+        if review is None:
+            raise ReviewError("unknown_review", f"no review with id {review_id!r} in this backloop process")
+        return review
+
     def all(self) -> list[Review]:
         return list(self.by_id.values())
+
+    # ---- the person's side -------------------------------------------------------------------------------
+
+    async def comment(self, review_id: str, client_id: str | None, *, body: str, path: str | None,
+                      side: Side = "new", line: int | None = None, end_line: int | None = None,
+                      quoted: list[str] | None = None, author: str = "person") -> Comment:
+        review = self.require(review_id)
+        _check_body(body, allow_empty=False)
+        if line is not None and (line < 1 or (end_line is not None and end_line < line)):
+            raise ReviewError("invalid_message", "line must be ≥ 1 and end_line ≥ line")
+        entry = await self.store.add_entry(Entry(
+            0, new_id(), review_id, "comment", None, author, path, side, line, end_line if end_line != line else None,
+            quoted or [], body, "open", False, time.time(), author == "agent"), client_id)
+        return self._thread_changed(review, entry)
+
+    async def reply(self, review_id: str, client_id: str | None, comment_id: str, body: str,
+                    author: str = "person") -> tuple[Comment, str]:
+        """Add a reply to a thread; returns the thread and the reply's id."""
+        review = self.require(review_id)
+        _check_body(body, allow_empty=False)
+        if comment_id not in review.comments:
+            raise ReviewError("unknown_comment", f"no comment with id {comment_id!r} in review {review_id}")
+        entry = await self.store.add_entry(Entry(
+            0, new_id(), review_id, "reply", comment_id, author, None, None, None, None, [], body, "open", False,
+            time.time(), author == "agent"), client_id)
+        return self._thread_changed(review, entry), entry.id
+
+    async def request_changes(self, review_id: str, client_id: str | None, body: str) -> Comment:
+        review = self.require(review_id)
+        _check_body(body, allow_empty=False)
+        entry = await self.store.add_entry(Entry(
+            0, new_id(), review_id, "request_changes", None, "person", None, None, None, None, [], body, "open",
+            False, time.time(), False), client_id)
+        comment = self._thread_changed(review, entry)
+        await self._set_state(review, "changes_requested")
+        return comment
+
+    async def approve(self, review_id: str, client_id: str | None, body: str = "") -> str:
+        review = self.require(review_id)
+        _check_body(body)
+        entry = await self.store.add_entry(Entry(
+            0, new_id(), review_id, "approve", None, "person", None, None, None, None, [], body, "open", False,
+            time.time(), True), client_id)
+        if body:
+            # A note with the approval reaches the agent like a comment.
+            await self.comment(review_id, f"{client_id}:note" if client_id else None, body=body, path=None)
+        await self._set_state(review, "approved")
+        return entry.id
+
+    async def resolve(self, review_id: str, comment_id: str, reply: str | None = None,
+                      author: str = "agent", client_id: str | None = None) -> Comment:
+        review = self.require(review_id)
+        if comment_id not in review.comments:
+            raise ReviewError("unknown_comment", f"no comment with id {comment_id!r} in review {review_id}")
+        if reply:
+            await self.reply(review_id, client_id, comment_id, reply, author=author)
+        await self.store.update_entry(comment_id, state="resolved")
+        review.comments[comment_id] = msgspec.structs.replace(review.comments[comment_id], state="resolved")
+        self._announce(review_id, [comment_id])
+        return review.comments[comment_id]
+
+    def find_comment(self, comment_id: str) -> tuple[Review, Comment]:
+        for review in self.by_id.values():
+            comment = review.comments.get(comment_id)
+            if comment is not None:
+                return review, comment
+        raise ReviewError("unknown_comment", f"no comment with id {comment_id!r}")
+
+    async def open_file(self, review_id: str, path: str) -> tuple[str, str]:
+        review = self.require(review_id)
+        try:
+            return await asyncio.to_thread(read_for_edit, review.repo.root, path)
+        except EditRefused as exc:
+            raise ReviewError("edit_refused", str(exc)) from None
+        except OSError as exc:
+            raise ReviewError("edit_refused", f"{path}: {exc.strerror}") from None
+
+    async def edit(self, review_id: str, client_id: str, path: str, base_hash: str, content: str) -> str:
+        """Write the person's edit; returns the id of the recorded edit (the same for a resent message)."""
+        review = self.require(review_id)
+        async with review.edit_lock:
+            seen = await self.store.seen_client_id(review_id, client_id)
+            if seen is not None:
+                return seen
+            try:
+                diff = await asyncio.to_thread(write_edit, review.repo.root, path, base_hash, content)
+            except EditRefused as exc:
+                code = "edit_conflict" if isinstance(exc, EditConflict) else "edit_refused"
+                raise ReviewError(code, str(exc)) from None
+            except OSError as exc:
+                raise ReviewError("edit_refused", f"{path}: {exc.strerror}") from None
+            entry = await self.store.add_entry(Entry(
+                0, new_id(), review_id, "edit", None, "person", path, "new", None, None, [], diff, "open", False,
+                time.time(), not diff), client_id)
+        if diff:
+            self.broker.notify(review_id)
+        return entry.id
+
+    # ---- internals ---------------------------------------------------------------------------------------
+
+    def _thread_changed(self, review: Review, entry: Entry) -> Comment:
+        if entry.kind == "reply":
+            root = review.comments[entry.parent_id or ""]
+            if all(r.id != entry.id for r in root.replies):
+                root = msgspec.structs.replace(root, replies=[*root.replies, Reply(
+                    id=entry.id, author=entry.author, body=entry.body, created_at=entry.created)])  # type: ignore[arg-type]
+                review.comments[root.id] = root
+        else:
+            existing = review.comments.get(entry.id)
+            root = existing or to_comment(entry, [])
+            review.comments[root.id] = root
+        if entry.author == "person":
+            self.broker.notify(review.id)
+        self._announce(review.id, [root.id])
+        return root
+
+    async def _set_state(self, review: Review, state: ReviewState) -> None:
+        if review.state != state:
+            await self.store.set_review_state(review.id, state)
+            review.state = state
+            self._announce(review.id, [], True)
+        self.broker.notify(review.id)
+
+    def _agent_waiters(self, review_id: str, waiters: int) -> None:
+        review = self.by_id.get(review_id)
+        if review is None:
+            return
+        state: AgentState = "waiting" if waiters else "working"
+        if review.agent != state:
+            review.agent = state
+            self._announce(review_id, [], True)
+
+    async def set_comment_anchor(self, review: Review, comment_id: str, line: int | None, outdated: bool) -> None:
+        comment = review.comments[comment_id]
+        if comment.line is None:
+            return
+        if line is None:
+            if not comment.outdated:
+                await self.store.update_entry(comment_id, outdated=1)
+                review.comments[comment_id] = msgspec.structs.replace(comment, outdated=True)
+                self._announce(review.id, [comment_id])
+            return
+        end = None if comment.end_line is None else comment.end_line + (line - comment.line)
+        if line != comment.line or comment.outdated != outdated:
+            await self.store.update_entry(comment_id, line=line, end_line=end, outdated=int(outdated))
+            review.comments[comment_id] = msgspec.structs.replace(comment, line=line, end_line=end, outdated=outdated)
+            self._announce(review.id, [comment_id])
+
+
+def _check_body(body: str, allow_empty: bool = True) -> None:
+    if len(body) > MAX_BODY:
+        raise ReviewError("invalid_message", f"the text is too long ({len(body):,} characters; at most {MAX_BODY:,})")
+    if not allow_empty and not body.strip():
+        raise ReviewError("invalid_message", "the text is empty")

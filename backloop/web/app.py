@@ -99,7 +99,7 @@ def create_app(reviews: Reviews, hub: Hub, host: str, port: int) -> Starlette:
             spec = parse_view(params)
         except ViewError as exc:
             return error_page(400, "Invalid view", str(exc))
-        view = await hub.view(review.id, review.repo, spec)
+        view = await hub.view(review, spec)
         try:
             await asyncio.wait_for(view.ready.wait(), RAW_WAIT_S)
             data = await view.read_side(path, side)

@@ -1,4 +1,5 @@
-"""The websocket endpoint: decode, dispatch, push. Translation only; the work is in the hub and the view."""
+"""The websocket endpoint: decode, dispatch, push. Translation only; the work is in the hub, the view and
+the review sessions."""
 
 from __future__ import annotations
 
@@ -14,20 +15,30 @@ from backloop.protocol import (
     CLOSE_BAD_VIEW,
     CLOSE_UNKNOWN_REVIEW,
     PROTOCOL_VERSION,
+    Ack,
+    ApproveMsg,
     ClientMessage,
+    CommentMsg,
     Error,
     Expand,
+    FileContent,
     Hello,
     Lines,
     LoadFile,
+    OpenFile,
     Ping,
     Pong,
     ProtocolError,
+    ReplyMsg,
+    RequestChangesMsg,
+    ResolveMsg,
     ReviewInfo,
+    ServerMessage,
     decode_client,
     encode,
 )
-from backloop.review.session import Reviews
+from backloop.review.session import ReviewError, Reviews
+from backloop.review.store import StoreError
 from backloop.viewspec import ViewError, parse_view
 
 log = logging.getLogger(__name__)
@@ -45,14 +56,15 @@ async def review_socket(websocket: WebSocket, reviews: Reviews, hub: Hub) -> Non
     except ViewError as exc:
         await _refuse(websocket, "bad_view", str(exc), CLOSE_BAD_VIEW)
         return
-    view = await hub.view(review.id, review.repo, spec)
+    view = await hub.view(review, spec)
     await view.ready.wait()
     resolved = view.resolved
     info = ReviewInfo(id=review.id, title=review.title, repo=str(review.repo.root), view=spec, state=review.state,
-                      base=resolved.base_label if resolved else "", target=resolved.target_label if resolved else "")
+                      agent=review.agent, base=resolved.base_label if resolved else "",
+                      target=resolved.target_label if resolved else "")
     await websocket.send_text(encode(Hello(protocol=PROTOCOL_VERSION, review=info)))
 
-    async with hub.subscribe(review.id, review.repo, spec, websocket.send_text) as sub:
+    async with hub.subscribe(review, spec, websocket.send_text) as sub:
         pump = asyncio.create_task(sub.pump())
         work: set[asyncio.Task[None]] = set()
         try:
@@ -74,7 +86,7 @@ async def review_socket(websocket: WebSocket, reviews: Reviews, hub: Hub) -> Non
                 except ProtocolError as exc:
                     sub.reply(Error(code=exc.code, message=exc.message))
                     continue
-                task = asyncio.create_task(_handle(sub, decoded))
+                task = asyncio.create_task(_handle(sub, reviews, decoded))
                 work.add(task)
                 task.add_done_callback(work.discard)
         except WebSocketDisconnect:
@@ -87,18 +99,64 @@ async def review_socket(websocket: WebSocket, reviews: Reviews, hub: Hub) -> Non
                 await pump
 
 
-async def _handle(sub: Subscriber, message: ClientMessage) -> None:
+async def _handle(sub: Subscriber, reviews: Reviews, message: ClientMessage) -> None:
+    client_id = getattr(message, "client_id", None)
     try:
-        if isinstance(message, Ping):
-            sub.reply(Pong(nonce=message.nonce))
-        elif isinstance(message, Expand):
-            lines, eof = await sub.view.expand(message.path, message.start, message.end)
-            sub.reply(Lines(request_id=message.request_id, path=message.path, start=message.start, lines=lines,
-                            eof=eof))
-        elif isinstance(message, LoadFile):
-            sub.force(await sub.view.full_file(message.path))
+        reply = await _dispatch(sub, reviews, message)
+        if reply is not None:
+            sub.reply(reply)
     except ViewUnavailable as exc:
-        sub.reply(Error(code="not_in_diff", message=str(exc)))
+        sub.reply(Error(code="not_in_diff", message=str(exc), client_id=client_id))
+    except ReviewError as exc:
+        sub.reply(Error(code=exc.code, message=exc.message, client_id=client_id))
+    except StoreError as exc:
+        sub.reply(Error(code="storage_failed", message=f"{exc} — nothing was saved", client_id=client_id))
+    except Exception as exc:  # one bad request must not take the connection down
+        log.exception("handling %r failed", message)
+        sub.reply(Error(code="internal_error", message=f"internal error: {exc}", client_id=client_id))
+
+
+async def _dispatch(sub: Subscriber, reviews: Reviews, message: ClientMessage) -> ServerMessage | None:
+    review, view = sub.review, sub.view
+    if isinstance(message, Ping):
+        return Pong(nonce=message.nonce)
+    if isinstance(message, Expand):
+        lines, eof = await view.expand(message.path, message.start, message.end)
+        return Lines(request_id=message.request_id, path=message.path, start=message.start, lines=lines, eof=eof)
+    if isinstance(message, LoadFile):
+        sub.force(await view.full_file(message.path))  # answered by the full `file` message
+        return None
+    if isinstance(message, CommentMsg):
+        if message.path not in view.files:
+            raise ViewUnavailable(f"{message.path!r} is not part of this diff")
+        quoted: list[str] = []
+        if message.line is not None:
+            end = message.end_line if message.end_line is not None else message.line
+            quoted = await view.quote(message.path, message.side, message.line, end)
+        comment = await reviews.comment(review.id, message.client_id, body=message.body, path=message.path,
+                                        side=message.side, line=message.line, end_line=message.end_line,
+                                        quoted=quoted)
+        return Ack(client_id=message.client_id, id=comment.id)
+    if isinstance(message, ReplyMsg):
+        _, reply_id = await reviews.reply(review.id, message.client_id, message.comment_id, message.body)
+        return Ack(client_id=message.client_id, id=reply_id)
+    if isinstance(message, ResolveMsg):
+        comment = await reviews.resolve(review.id, message.comment_id, author="person")
+        return Ack(client_id=message.client_id, id=comment.id)
+    if isinstance(message, ApproveMsg):
+        return Ack(client_id=message.client_id, id=await reviews.approve(review.id, message.client_id, message.body))
+    if isinstance(message, RequestChangesMsg):
+        comment = await reviews.request_changes(review.id, message.client_id, message.body)
+        return Ack(client_id=message.client_id, id=comment.id)
+    if not view.spec.live:
+        raise ReviewError("not_live", "files can be edited only in live views (since=REV&live=true)")
+    if message.path not in view.files:
+        raise ReviewError("edit_refused", f"{message.path!r} is not part of this review's diff")
+    if isinstance(message, OpenFile):
+        content, digest = await reviews.open_file(review.id, message.path)
+        return FileContent(request_id=message.request_id, path=message.path, content=content, hash=digest)
+    edit_id = await reviews.edit(review.id, message.client_id, message.path, message.base_hash, message.content)
+    return Ack(client_id=message.client_id, id=edit_id)
 
 
 async def _refuse(websocket: WebSocket, code: str, message: str, close_code: int) -> None:

@@ -1,0 +1,92 @@
+"""Per-review hand-over to the agent: wait for the person's next entries, deliver them at least once.
+
+Delivery is marked in memory the moment a result is handed back, with no await in between, so a call cancelled
+while waiting loses nothing; the mark is then written to the store in the background (a crash before that write
+re-delivers, never loses).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from backloop.review.store import Entry, Store, StoreError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Channel:
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    waiters: int = 0
+
+
+class Broker:
+    def __init__(self, store: Store, on_waiters: Callable[[str, int], None] | None = None) -> None:
+        self.store = store
+        self._channels: dict[str, _Channel] = {}
+        self._delivered: set[str] = set()
+        self._writes: set[asyncio.Task[None]] = set()
+        self._on_waiters = on_waiters
+
+    def _channel(self, review_id: str) -> _Channel:
+        return self._channels.setdefault(review_id, _Channel())
+
+    def notify(self, review_id: str) -> None:
+        """Something for the agent arrived (an entry, or the review's state changed)."""
+        self._channel(review_id).wake.set()
+
+    def waiting(self, review_id: str) -> int:
+        return self._channel(review_id).waiters
+
+    async def pending(self, review_id: str) -> list[Entry]:
+        return [e for e in await self.store.pending(review_id) if e.id not in self._delivered]
+
+    async def wait(self, review_id: str, wait_s: float, is_done: Callable[[], bool]) -> list[Entry]:
+        """The pending entries, as soon as there is at least one (or ``is_done()``); [] after ``wait_s``."""
+        channel = self._channel(review_id)
+        channel.waiters += 1
+        self._changed(review_id)
+        try:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + wait_s
+            while True:
+                channel.wake.clear()
+                entries = await self.pending(review_id)
+                if entries or is_done():
+                    return entries
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return []
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(channel.wake.wait(), remaining)
+        finally:
+            channel.waiters -= 1
+            self._changed(review_id)
+
+    def mark_delivered(self, entries: list[Entry]) -> None:
+        """Call right before handing ``entries`` back (no await in between)."""
+        ids = [e.id for e in entries]
+        if not ids:
+            return
+        self._delivered.update(ids)
+        task = asyncio.get_running_loop().create_task(self._persist(ids))
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
+    async def _persist(self, ids: list[str]) -> None:
+        try:
+            await self.store.mark_delivered(ids)
+        except StoreError:
+            log.exception("could not record delivery; the entries will be delivered again after a restart")
+
+    async def flush(self) -> None:
+        if self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
+
+    def _changed(self, review_id: str) -> None:
+        if self._on_waiters is not None:
+            self._on_waiters(review_id, self._channel(review_id).waiters)

@@ -1,0 +1,43 @@
+"""Comments and threads as stored and as sent to clients (part of the public protocol: extend, don't rename)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+Side = Literal["old", "new"]
+Author = Literal["person", "agent"]
+CommentKind = Literal["comment", "request_changes"]
+CommentState = Literal["open", "resolved"]
+AgentState = Literal["idle", "waiting", "working"]
+
+
+class Reply(msgspec.Struct, frozen=True, omit_defaults=True):
+    id: str
+    author: Author
+    body: str
+    created_at: float
+
+
+class Comment(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A thread: the first comment and its replies."""
+
+    id: str
+    body: str
+    created_at: float
+    kind: CommentKind = "comment"
+    path: str | None = None
+    """None for a review-level comment (the summary of "request changes")."""
+    side: Side = "new"
+    line: int | None = None
+    """First line of the range; None for a comment on the whole file."""
+    end_line: int | None = None
+    """Last line of the range (inclusive); None for a single line."""
+    quoted: list[str] = msgspec.field(default_factory=list)
+    """The commented code lines as they were when the comment was made."""
+    author: Author = "person"
+    state: CommentState = "open"
+    outdated: bool = False
+    """The commented lines are no longer in the file; the comment stays with its last known position."""
+    replies: list[Reply] = msgspec.field(default_factory=list)

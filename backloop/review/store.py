@@ -1,0 +1,258 @@
+"""Durable state: reviews, comments, replies, edits and their delivery state, in SQLite (WAL).
+
+Every write is committed before the caller acknowledges it to anyone. All access goes through one worker thread,
+so the event loop never waits on the disk and the connection is never shared between threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from backloop.review.model import Comment, Reply
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS reviews (
+    id TEXT PRIMARY KEY,
+    repo TEXT NOT NULL,
+    view TEXT NOT NULL,
+    title TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'open',
+    port INTEGER,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS entries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    review_id TEXT NOT NULL REFERENCES reviews(id),
+    kind TEXT NOT NULL,            -- comment | reply | request_changes | edit | approve
+    parent_id TEXT,                -- the thread of a reply
+    author TEXT NOT NULL,          -- person | agent
+    path TEXT,
+    side TEXT,
+    line INTEGER,
+    end_line INTEGER,
+    quoted TEXT,
+    body TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL DEFAULT 'open',
+    outdated INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    delivered INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS entries_pending ON entries(review_id, delivered, author);
+CREATE TABLE IF NOT EXISTS client_ops (
+    review_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    result TEXT NOT NULL,
+    PRIMARY KEY (review_id, client_id)
+);
+"""
+
+AGENT_KINDS = ("comment", "reply", "request_changes", "edit")
+"""Entries by the person that the agent must receive."""
+
+
+class StoreError(Exception):
+    """The state could not be read or written (read-only directory, disk full…); the message says why."""
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    id: str
+    repo: str
+    view: str
+    title: str
+    state: str
+    port: int | None
+
+
+@dataclass(frozen=True)
+class Entry:
+    seq: int
+    id: str
+    review_id: str
+    kind: str
+    parent_id: str | None
+    author: str
+    path: str | None
+    side: str | None
+    line: int | None
+    end_line: int | None
+    quoted: list[str]
+    body: str
+    state: str
+    outdated: bool
+    created: float
+    delivered: bool
+
+
+_ENTRY_COLUMNS = ("seq, id, review_id, kind, parent_id, author, path, side, line, end_line, quoted, body, state, "
+                  "outdated, created, delivered")
+
+
+def _entry(row: tuple[Any, ...]) -> Entry:
+    return Entry(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9],
+                 json.loads(row[10]) if row[10] else [], row[11], row[12], bool(row[13]), row[14], bool(row[15]))
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="backloop-store")
+        self._db: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._db is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=FULL")
+                db.execute("PRAGMA foreign_keys=ON")
+                db.executescript(SCHEMA)
+            except (OSError, sqlite3.Error) as exc:
+                raise StoreError(f"cannot open the state database {self.path}: {exc}") from None
+            self._db = db
+        return self._db
+
+    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def run() -> T:
+            db = self._connect()
+            try:
+                return fn(db)
+            except sqlite3.Error as exc:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise StoreError(f"cannot write the review state to {self.path}: {exc}") from None
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, run)
+
+    async def open(self) -> None:
+        await self._call(lambda db: None)
+
+    def close(self) -> None:
+        def shut() -> None:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+        self._executor.submit(shut).result()
+        self._executor.shutdown(wait=True)
+
+    # ---- reviews -----------------------------------------------------------------------------------------
+
+    async def add_review(self, row: ReviewRow) -> None:
+        await self._call(lambda db: db.execute(
+            "INSERT INTO reviews (id, repo, view, title, state, port, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (row.id, row.repo, row.view, row.title, row.state, row.port, time.time())))
+
+    async def reviews(self, repo: str | None = None) -> list[ReviewRow]:
+        def q(db: sqlite3.Connection) -> list[ReviewRow]:
+            sql = "SELECT id, repo, view, title, state, port FROM reviews"
+            rows = db.execute(sql + " WHERE repo = ? ORDER BY created", (repo,)) if repo is not None else \
+                db.execute(sql + " ORDER BY created")
+            return [ReviewRow(*r) for r in rows]
+
+        return await self._call(q)
+
+    async def set_review_state(self, review_id: str, state: str) -> None:
+        await self._call(lambda db: db.execute("UPDATE reviews SET state = ? WHERE id = ?", (state, review_id)))
+
+    async def set_port(self, review_ids: list[str], port: int) -> None:
+        await self._call(lambda db: db.executemany("UPDATE reviews SET port = ? WHERE id = ?",
+                                                   [(port, rid) for rid in review_ids]))
+
+    # ---- entries -----------------------------------------------------------------------------------------
+
+    async def add_entry(self, entry: Entry, client_id: str | None = None) -> Entry:
+        """Insert ``entry``; with a ``client_id`` already seen, nothing is written and the first entry is returned."""
+
+        def q(db: sqlite3.Connection) -> Entry:
+            db.execute("BEGIN IMMEDIATE")
+            if client_id is not None:
+                seen = db.execute("SELECT result FROM client_ops WHERE review_id = ? AND client_id = ?",
+                                  (entry.review_id, client_id)).fetchone()
+                if seen is not None:
+                    db.execute("COMMIT")
+                    found = db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id = ?", (seen[0],)).fetchone()
+                    return _entry(found)
+                db.execute("INSERT INTO client_ops (review_id, client_id, result) VALUES (?, ?, ?)",
+                           (entry.review_id, client_id, entry.id))
+            cur = db.execute(
+                "INSERT INTO entries (id, review_id, kind, parent_id, author, path, side, line, end_line, quoted, "
+                "body, state, outdated, created, delivered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (entry.id, entry.review_id, entry.kind, entry.parent_id, entry.author, entry.path, entry.side,
+                 entry.line, entry.end_line, json.dumps(entry.quoted) if entry.quoted else None, entry.body,
+                 entry.state, int(entry.outdated), entry.created, int(entry.delivered)))
+            db.execute("COMMIT")
+            return Entry(cur.lastrowid or 0, *_fields_after_seq(entry))
+
+        return await self._call(q)
+
+    async def seen_client_id(self, review_id: str, client_id: str) -> str | None:
+        def q(db: sqlite3.Connection) -> str | None:
+            row = db.execute("SELECT result FROM client_ops WHERE review_id = ? AND client_id = ?",
+                             (review_id, client_id)).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._call(q)
+
+    async def entries(self, review_id: str) -> list[Entry]:
+        return await self._call(lambda db: [_entry(r) for r in db.execute(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE review_id = ? ORDER BY seq", (review_id,))])
+
+    async def pending(self, review_id: str) -> list[Entry]:
+        """The person's entries the agent has not received yet, oldest first."""
+        marks = ",".join("?" * len(AGENT_KINDS))
+        return await self._call(lambda db: [_entry(r) for r in db.execute(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE review_id = ? AND delivered = 0 AND author = 'person' "
+            f"AND kind IN ({marks}) ORDER BY seq", (review_id, *AGENT_KINDS))])
+
+    async def mark_delivered(self, ids: list[str]) -> None:
+        await self._call(lambda db: db.executemany("UPDATE entries SET delivered = 1 WHERE id = ?",
+                                                   [(i,) for i in ids]))
+
+    async def update_entry(self, entry_id: str, **fields: Any) -> None:
+        allowed = {"state", "outdated", "line", "end_line"}
+        if not fields or set(fields) - allowed:
+            raise ValueError(f"cannot update {sorted(set(fields) - allowed)}")
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        await self._call(lambda db: db.execute(f"UPDATE entries SET {sets} WHERE id = ?",
+                                               (*fields.values(), entry_id)))
+
+
+def _fields_after_seq(entry: Entry) -> tuple[Any, ...]:
+    return (entry.id, entry.review_id, entry.kind, entry.parent_id, entry.author, entry.path, entry.side, entry.line,
+            entry.end_line, entry.quoted, entry.body, entry.state, entry.outdated, entry.created, entry.delivered)
+
+
+def threads(entries: list[Entry]) -> list[Comment]:
+    """Comments with their replies, in the order they were made."""
+    roots: dict[str, Comment] = {}
+    replies: dict[str, list[Reply]] = {}
+    for e in entries:
+        if e.kind == "reply" and e.parent_id:
+            replies.setdefault(e.parent_id, []).append(Reply(id=e.id, author=e.author, body=e.body,  # type: ignore[arg-type]
+                                                             created_at=e.created))
+    for e in entries:
+        if e.kind in ("comment", "request_changes"):
+            roots[e.id] = to_comment(e, replies.get(e.id, []))
+    return list(roots.values())
+
+
+def to_comment(e: Entry, replies: list[Reply]) -> Comment:
+    return Comment(
+        id=e.id, body=e.body, created_at=e.created, kind=e.kind,  # type: ignore[arg-type]
+        path=e.path, side=(e.side or "new"), line=e.line, end_line=e.end_line,  # type: ignore[arg-type]
+        quoted=e.quoted, author=e.author, state=e.state, outdated=e.outdated,  # type: ignore[arg-type]
+        replies=replies,
+    )

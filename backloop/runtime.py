@@ -1,0 +1,83 @@
+"""One process's state: the store, the reviews, the hub, and the web server (started on first use, on the port
+its reviews had before when that port is free, so open pages find it again after a restart)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import uvicorn
+
+from backloop.config import Settings
+from backloop.hub import Hub
+from backloop.review.session import Review, Reviews
+from backloop.review.store import Store
+from backloop.web.app import create_app
+from backloop.web.serve import bind, make_server
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = Store(settings.state_dir / "backloop.db")
+        self.reviews = Reviews(self.store)
+        self.hub = Hub(self.reviews)
+        self.port: int | None = None
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    async def start_web(self) -> int:
+        """Start the web server if it is not running; returns its port."""
+        async with self._lock:
+            if self.port is not None:
+                return self.port
+            sock = None
+            remembered = [r.port for r in await self.store.reviews() if r.port] if not self.settings.port else []
+            for candidate in [self.settings.port] if self.settings.port else [*reversed(remembered), 0]:
+                try:
+                    sock = bind(self.settings.host, candidate)
+                    break
+                except OSError as exc:
+                    if self.settings.port:
+                        raise OSError(exc.errno, f"cannot listen on {self.settings.host}:{candidate}: {exc.strerror}") \
+                            from None
+            assert sock is not None
+            port: int = sock.getsockname()[1]
+            server = make_server(create_app(self.reviews, self.hub, self.settings.host, port))
+            self._server = server
+            self._task = asyncio.create_task(server.serve(sockets=[sock]))
+            while not server.started:
+                if self._task.done():
+                    self._task.result()
+                    raise RuntimeError("the web server stopped while starting")
+                await asyncio.sleep(0.005)
+            self.port = port
+            await self.store.set_port([r.id for r in self.reviews.all()], port)
+            return port
+
+    def url(self, review: Review) -> str:
+        assert self.port is not None
+        return f"{self.settings.base_url(self.port)}{review.url_path()}"
+
+    async def remember_port(self, review: Review) -> None:
+        if self.port is not None:
+            await self.store.set_port([review.id], self.port)
+
+    async def wait_closed(self) -> None:
+        """Until the web server stops (Ctrl-C / SIGTERM)."""
+        if self._task is not None:
+            await self._task
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._task), 2.0)
+        await self.hub.close()
+        await self.reviews.broker.flush()
+        await asyncio.to_thread(self.store.close)
