@@ -1,0 +1,124 @@
+// The review page: wires the store, the websocket transport and the renderers together. No logic of its own
+// beyond turning `backloop:*` events into store updates, socket messages and URL changes.
+import { Store } from "./store.js";
+import { Transport } from "./transport.js";
+import { Header } from "./render/header.js";
+import { FileTree } from "./render/tree.js";
+import { FileList } from "./render/files.js";
+import { Notices } from "./render/notices.js";
+import { reviewIdFromPath, socketUrl, rawUrl, withParams, readView } from "./url.js";
+
+/**
+ * @template {Element} T
+ * @param {string} selector
+ * @returns {T}
+ */
+function need(selector) {
+  const element = document.querySelector(selector);
+  if (!element) throw new Error(`review.html lacks ${selector}`);
+  return /** @type {T} */ (element);
+}
+
+/**
+ * @param {EventTarget} target
+ * @param {string} name
+ * @param {(detail: any) => void} handler
+ */
+function on(target, name, handler) {
+  target.addEventListener(name, (event) => handler(/** @type {CustomEvent} */ (event).detail));
+}
+
+function main() {
+  const id = reviewIdFromPath(location.pathname);
+  const topbar = need("#topbar");
+  const store = new Store(readView(location.search));
+  const header = new Header(topbar, store);
+  const notices = new Notices(need("#banners"), store);
+  const tree = new FileTree(need("#sidebar"), store);
+  const files = new FileList(need("#files"), store, {
+    rawUrl: (side, path) => rawUrl(id ?? "", side, path, location.search),
+    stickyOffset: () => Math.max(0, topbar.getBoundingClientRect().bottom),
+  });
+  if (id === null) {
+    store.apply({ type: "error", code: "bad_url", message: "This page address does not name a review." });
+    return;
+  }
+  const transport = new Transport(socketUrl(location, id));
+  /** @type {Map<string, string>} digests of too-large files already asked for again */
+  const reloaded = new Map();
+
+  on(store, "backloop:change", ({ changes }) => {
+    notices.update(changes);
+    header.update(changes);
+    tree.update(changes);
+    files.update(changes);
+    for (const change of changes) {
+      if (change.type !== "file") continue;
+      // A live update may send a file the person already opened as too_large again: ask for it again, once.
+      const file = store.files.get(change.path);
+      const ui = store.ui.get(change.path);
+      if (file && ui?.loadRequested && file.too_large && !file.hunks.length && reloaded.get(file.path) !== file.digest) {
+        reloaded.set(file.path, file.digest ?? "");
+        transport.send({ type: "load_file", path: file.path });
+      }
+    }
+  });
+
+  on(transport, "backloop:connecting", () => store.setConnection(transport.everOpened ? "reconnecting" : "closed"));
+  on(transport, "backloop:open", () => store.setConnection("open"));
+  on(transport, "backloop:close", ({ willRetry }) => store.setConnection(willRetry ? "reconnecting" : "closed"));
+  on(transport, "backloop:giveup", ({ code, reason }) =>
+    store.apply({ type: "error", code: `closed_${code}`, message: reason || "The server closed this view." }),
+  );
+  on(transport, "backloop:message", ({ message }) => store.apply(message));
+
+  on(document, "backloop:reveal", ({ path }) => files.reveal(path));
+  on(document, "backloop:toggle-collapse", ({ path, collapsed }) => store.setCollapsed(path, collapsed));
+  on(document, "backloop:expand", ({ path, start, end }) => {
+    const message = store.requestExpand(path, start, end);
+    if (message) transport.send(message);
+  });
+  on(document, "backloop:load-file", ({ path }) => {
+    const message = store.requestLoad(path);
+    if (message) transport.send(message);
+  });
+  on(document, "backloop:set-layout", ({ layout }) => {
+    store.setLayout(layout === "split" ? "split" : "unified");
+    history.replaceState(history.state, "", withParams(location.href, { view: layout === "split" ? "split" : null }));
+  });
+  on(document, "backloop:set-whitespace", ({ ws }) => location.assign(withParams(location.href, { ws: ws ? "1" : null })));
+  on(document, "backloop:set-context", ({ context }) =>
+    location.assign(withParams(location.href, { context: context === 3 ? null : String(context) })),
+  );
+
+  // Sticky file headers sit below the page header, whatever its height.
+  new ResizeObserver(() => {
+    document.documentElement.style.setProperty("--topbar-height", `${Math.ceil(topbar.getBoundingClientRect().height)}px`);
+  }).observe(topbar);
+
+  let scrollQueued = false;
+  window.addEventListener(
+    "scroll",
+    () => {
+      if (scrollQueued) return;
+      scrollQueued = true;
+      requestAnimationFrame(() => {
+        scrollQueued = false;
+        const path = files.currentPath();
+        if (path) tree.select(path);
+      });
+    },
+    { passive: true },
+  );
+  window.addEventListener("online", () => transport.retryNow());
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") transport.retryNow();
+  });
+  window.addEventListener("pagehide", () => transport.stop());
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) transport.start();
+  });
+  transport.start();
+}
+
+main();

@@ -1,0 +1,105 @@
+// Pieces shared by the unified and split layouts: code cells, line markers, expander rows.
+import { h, button, icon } from "./dom.js";
+
+/**
+ * @typedef {import("../protocol.js").Line} Line
+ * @typedef {import("../rows.js").GapRow} GapRow
+ * @typedef {import("../rows.js").Expander} Expander
+ */
+
+/**
+ * Fill a code cell: the server's escaped, highlighted `html` (the only markup this page ever parses), then
+ * markers for a CRLF line ending and a missing final newline.
+ * @param {HTMLTableCellElement} cell
+ * @param {Line} line
+ */
+export function fillCode(cell, line) {
+  const content = document.createElement("span");
+  content.className = "content";
+  content.innerHTML = line.html;
+  cell.append(content);
+  if (line.text.endsWith("\r")) {
+    cell.append(h("span", { className: "crlf", text: "CRLF", attrs: { title: "This line ends with CRLF" } }));
+  }
+  if (line.no_eol) {
+    cell.append(
+      h("span", {
+        className: "no-eol",
+        text: "\u2298",
+        attrs: { title: "No newline at end of file", role: "img", "aria-label": "No newline at end of file" },
+      }),
+    );
+  }
+}
+
+/**
+ * The key of a row: the new-side line number if it has one, else the old one.
+ * @param {Line} line
+ * @returns {string}
+ */
+export function lineKey(line) {
+  return line.new != null ? `n${line.new}` : `o${line.old}`;
+}
+
+/**
+ * @param {HTMLTableCellElement} cell
+ * @param {number|null|undefined} number
+ */
+export function fillNumber(cell, number) {
+  if (number != null) cell.textContent = String(number);
+}
+
+/**
+ * The buttons of one expander row.
+ * @param {Expander} expander
+ * @returns {HTMLButtonElement}
+ */
+function expanderButton(expander) {
+  const { start, end } = expander.range;
+  const count = end - start + 1;
+  const names = {
+    up: `Expand ${count} lines up`,
+    down: `Expand ${count} lines down`,
+    all: `Expand all ${count} hidden lines`,
+  };
+  const control = button("", {
+    className: `expander expander-${expander.direction}`,
+    label: names[expander.direction],
+    title: names[expander.direction],
+    data: { action: "expand", start: String(start), end: String(end) },
+  });
+  control.append(icon(expander.direction));
+  return control;
+}
+
+/**
+ * An expander / hunk header row.
+ * @param {GapRow} gap
+ * @param {number} numberColumns how many line-number columns the buttons span
+ * @param {number} codeColumns how many columns the header text spans
+ * @returns {HTMLTableRowElement}
+ */
+export function gapRow(gap, numberColumns, codeColumns) {
+  const buttons = h("td", { className: "gap-expand", attrs: { colspan: String(numberColumns) } });
+  for (const expander of gap.expanders) buttons.append(expanderButton(expander));
+  const header = h("td", { className: "gap-header", attrs: { colspan: String(codeColumns) }, text: gap.header });
+  const row = h("tr", { className: `gap gap-${gap.position}` }, [buttons, header]);
+  if (gap.expanders.length > 1) row.classList.add("gap-split");
+  return row;
+}
+
+/**
+ * A table with fixed column widths; line-number columns sized for the largest number shown.
+ * @param {string} layout
+ * @param {number} maxNumber
+ * @param {string[]} columns class names of the <col>s
+ * @returns {HTMLTableElement}
+ */
+export function diffTable(layout, maxNumber, columns) {
+  const table = h("table", { className: `diff diff-${layout}` });
+  table.style.setProperty("--num-chars", String(Math.max(3, String(maxNumber).length)));
+  const colgroup = h("colgroup");
+  for (const name of columns) colgroup.append(h("col", { className: name }));
+  table.append(colgroup);
+  return table;
+}

@@ -1,0 +1,168 @@
+// The sidebar list of changed files: status, rename similarity, mode and binary marks, +/- counts, a filter.
+// Clicking an entry asks the app (backloop:reveal) to scroll to that file.
+import { h, fileId } from "./dom.js";
+import { modeChange } from "./file.js";
+
+/**
+ * @typedef {import("../store.js").Store} Store
+ * @typedef {import("../store.js").Change} Change
+ * @typedef {import("../protocol.js").FileDiff} FileDiff
+ */
+
+const STATUS_LETTERS = /** @type {const} */ ({ added: "A", modified: "M", deleted: "D", renamed: "R", copied: "C" });
+
+export class FileTree {
+  /**
+   * @param {HTMLElement} root the <nav> element
+   * @param {Store} store
+   */
+  constructor(root, store) {
+    this.root = root;
+    this.store = store;
+    /** @type {Map<string, HTMLLIElement>} */
+    this.items = new Map();
+    this.count = h("span", { className: "counter", text: "0" });
+    this.filter = h("input", {
+      className: "tree-filter",
+      attrs: { type: "search", placeholder: "Filter files\u2026", "aria-label": "Filter changed files", spellcheck: "false" },
+    });
+    this.list = h("ul", { className: "tree" });
+    root.append(
+      h("div", { className: "sidebar-head" }, [h("h2", { text: "Files" }), this.count]),
+      this.filter,
+      this.list,
+    );
+    this.filter.addEventListener("input", () => this.applyFilter());
+    this.list.addEventListener("click", (event) => {
+      const link = /** @type {Element} */ (event.target).closest("a[data-path]");
+      if (!(link instanceof HTMLAnchorElement) || event.button !== 0 || event.metaKey || event.ctrlKey) return;
+      event.preventDefault();
+      this.select(link.dataset.path ?? "");
+      root.dispatchEvent(new CustomEvent("backloop:reveal", { detail: { path: link.dataset.path }, bubbles: true }));
+    });
+  }
+
+  /** @param {Change[]} changes */
+  update(changes) {
+    let reorder = false;
+    for (const change of changes) {
+      if (change.type === "files") {
+        for (const path of change.removed) this.drop(path);
+        for (const path of change.changed) this.renderItem(path);
+        reorder = true;
+      } else if (change.type === "file") {
+        this.renderItem(change.path);
+        reorder = reorder || change.added;
+      } else if (change.type === "removed") {
+        this.drop(change.path);
+      }
+    }
+    if (reorder) this.reorder();
+    this.count.textContent = String(this.store.order.length);
+  }
+
+  /**
+   * Mark the entry of the file in view.
+   * @param {string} path
+   */
+  select(path) {
+    for (const current of this.list.querySelectorAll("a[aria-current]")) current.removeAttribute("aria-current");
+    this.items.get(path)?.querySelector("a")?.setAttribute("aria-current", "true");
+  }
+
+  /**
+   * @private
+   * @param {string} path
+   */
+  drop(path) {
+    this.items.get(path)?.remove();
+    this.items.delete(path);
+  }
+
+  /** @private */
+  reorder() {
+    /** @type {Element|null} */
+    let previous = null;
+    for (const path of this.store.order) {
+      const item = this.items.get(path) ?? this.renderItem(path);
+      if (!item) continue;
+      const expected = previous ? previous.nextElementSibling : this.list.firstElementChild;
+      if (expected !== item) {
+        if (previous) previous.after(item);
+        else this.list.prepend(item);
+      }
+      previous = item;
+    }
+    this.applyFilter();
+  }
+
+  /**
+   * @private
+   * @param {string} path
+   * @returns {HTMLLIElement|undefined}
+   */
+  renderItem(path) {
+    const file = this.store.files.get(path);
+    if (!file) return undefined;
+    const item = h("li", {}, [this.link(file)]);
+    item.dataset.path = path;
+    const old = this.items.get(path);
+    if (old) {
+      if (old.querySelector("a[aria-current]")) item.firstElementChild?.setAttribute("aria-current", "true");
+      item.hidden = old.hidden;
+      old.replaceWith(item);
+    }
+    this.items.set(path, item);
+    return item;
+  }
+
+  /**
+   * @private
+   * @param {FileDiff} file
+   * @returns {HTMLAnchorElement}
+   */
+  link(file) {
+    const slash = file.path.lastIndexOf("/");
+    const dir = slash >= 0 ? file.path.slice(0, slash + 1) : "";
+    const base = file.path.slice(slash + 1);
+    const letter = STATUS_LETTERS[file.status] ?? "?";
+    const similarity = file.similarity != null ? ` ${file.similarity}%` : "";
+    /** @type {string[]} */
+    const notes = [];
+    const mode = modeChange(file);
+    if (mode) notes.push(`mode ${mode}`);
+    if (file.binary) notes.push("binary");
+    if (file.untracked) notes.push("untracked");
+    const title = [file.old_path && file.old_path !== file.path ? `${file.old_path} \u2192 ${file.path}` : file.path]
+      .concat(`${file.status}${similarity}`, notes)
+      .join(" \u00b7 ");
+    const link = h("a", { className: `tree-item status-${file.status}`, attrs: { href: `#${fileId(file.path)}`, title } }, [
+      h("span", {
+        className: `status-icon status-${file.status}`,
+        text: letter,
+        attrs: { "aria-label": `${file.status}${similarity}` },
+      }),
+      h("span", { className: "tree-name" }, [
+        h("span", { className: "tree-base", text: base }),
+        dir ? h("span", { className: "tree-dir", text: `\u200e${dir}\u200e` }) : null,
+      ]),
+      h("span", { className: "tree-marks" }, [
+        similarity ? h("span", { className: "mark", text: similarity.trim() }) : null,
+        mode ? h("span", { className: "mark", text: "mode", attrs: { title: mode } }) : null,
+        file.binary ? h("span", { className: "mark", text: "bin" }) : null,
+      ]),
+      h("span", { className: "tree-counts" }, [
+        file.additions ? h("span", { className: "count-add", text: `+${file.additions}` }) : null,
+        file.deletions ? h("span", { className: "count-del", text: `\u2212${file.deletions}` }) : null,
+      ]),
+    ]);
+    link.dataset.path = file.path;
+    return link;
+  }
+
+  /** @private */
+  applyFilter() {
+    const query = this.filter.value.trim().toLowerCase();
+    for (const [path, item] of this.items) item.hidden = Boolean(query) && !path.toLowerCase().includes(query);
+  }
+}

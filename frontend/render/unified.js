@@ -1,0 +1,51 @@
+// The unified layout: old and new line numbers, then the code, one row per diff line.
+import { fillCode, fillNumber, gapRow, lineKey, diffTable } from "./cells.js";
+
+/**
+ * @typedef {import("../rows.js").Row} Row
+ */
+
+/** @type {HTMLTableRowElement|null} */
+let template = null;
+
+/** @returns {HTMLTableRowElement} */
+function rowTemplate() {
+  if (!template) {
+    template = document.createElement("tr");
+    for (const name of ["num num-old", "num num-new", "code"]) {
+      const cell = document.createElement("td");
+      cell.className = name;
+      template.append(cell);
+    }
+  }
+  return template;
+}
+
+/**
+ * Render rows as a unified diff table.
+ * @param {Row[]} rows
+ * @param {number} maxNumber
+ * @returns {HTMLTableElement}
+ */
+export function renderUnified(rows, maxNumber) {
+  const table = diffTable("unified", maxNumber, ["col-num", "col-num", "col-code"]);
+  const body = document.createElement("tbody");
+  const proto = rowTemplate();
+  for (const row of rows) {
+    if (row.type === "gap") {
+      body.append(gapRow(row, 2, 1));
+      continue;
+    }
+    const { line } = row;
+    const tr = /** @type {HTMLTableRowElement} */ (proto.cloneNode(true));
+    tr.className = `line line-${line.kind}${row.expanded ? " line-expanded" : ""}`;
+    tr.dataset.key = lineKey(line);
+    const cells = tr.cells;
+    fillNumber(cells[0], line.old);
+    fillNumber(cells[1], line.new);
+    fillCode(cells[2], line);
+    body.append(tr);
+  }
+  table.append(body);
+  return table;
+}

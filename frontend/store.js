@@ -1,0 +1,299 @@
+// The page state and the reducer that applies server messages to it. No DOM here: the renderers read the
+// state, and per-file presentation state (collapsed, expanded context) lives here so a re-render keeps it.
+import { SERVER, CLIENT } from "./protocol.js";
+
+/**
+ * @typedef {import("./protocol.js").FileDiff} FileDiff
+ * @typedef {import("./protocol.js").ReviewInfo} ReviewInfo
+ * @typedef {import("./protocol.js").ContextLine} ContextLine
+ * @typedef {import("./protocol.js").ServerMessage} ServerMessage
+ * @typedef {import("./protocol.js").ClientMessage} ClientMessage
+ * @typedef {import("./url.js").ViewOptions} ViewOptions
+ * @typedef {"closed"|"open"|"reconnecting"} ConnectionState
+ *
+ * @typedef {object} FileUI
+ * @property {boolean} collapsed
+ * @property {Map<number, ContextLine>} expanded context lines by new-side line number
+ * @property {number|null} eofAt the last new-side line number, once an `expand` reply said so
+ * @property {string} contentKey the hunk ids the expansions were made against
+ * @property {boolean} loadRequested the person asked for the full diff of a too_large file
+ *
+ * @typedef {{type: "review"} | {type: "files", changed: string[], removed: string[]}
+ *   | {type: "file", path: string, added: boolean} | {type: "removed", path: string}
+ *   | {type: "lines", path: string} | {type: "notice"} | {type: "error"} | {type: "connection"}
+ *   | {type: "layout"} | {type: "ui", path: string}} Change
+ */
+
+/** @param {FileDiff} file */
+function contentKey(file) {
+  return file.hunks.map((hunk) => hunk.id).join(",");
+}
+
+/**
+ * Insert `path` into the sorted list `order` (by code unit order, as git sorts paths).
+ * @param {string[]} order
+ * @param {string} path
+ */
+function insertSorted(order, path) {
+  let lo = 0;
+  let hi = order.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (order[mid] < path) lo = mid + 1;
+    else hi = mid;
+  }
+  order.splice(lo, 0, path);
+}
+
+export class Store extends EventTarget {
+  /** @param {ViewOptions} view */
+  constructor(view) {
+    super();
+    /** @type {ReviewInfo|null} */
+    this.review = null;
+    this.protocol = 0;
+    /** @type {ConnectionState} */
+    this.connection = "closed";
+    /** @type {Map<string, FileDiff>} */
+    this.files = new Map();
+    /** @type {string[]} */
+    this.order = [];
+    /** @type {boolean} a snapshot has arrived at least once */
+    this.loaded = false;
+    this.view = { ...view };
+    /** @type {Map<string, FileUI>} */
+    this.ui = new Map();
+    /** @type {{level: "warning"|"error", message: string}|null} */
+    this.notice = null;
+    /** @type {{code: string, message: string}|null} */
+    this.error = null;
+    /** @type {Map<string, {path: string, key: string}>} */
+    this.pending = new Map();
+    this.nextRequest = 1;
+  }
+
+  /** @returns {{files: number, additions: number, deletions: number}} */
+  get totals() {
+    let additions = 0;
+    let deletions = 0;
+    for (const file of this.files.values()) {
+      additions += file.additions;
+      deletions += file.deletions;
+    }
+    return { files: this.files.size, additions, deletions };
+  }
+
+  /**
+   * @param {string} path
+   * @returns {FileUI}
+   */
+  fileUI(path) {
+    let ui = this.ui.get(path);
+    if (!ui) {
+      const file = this.files.get(path);
+      ui = {
+        collapsed: false,
+        expanded: new Map(),
+        eofAt: null,
+        contentKey: file ? contentKey(file) : "",
+        loadRequested: false,
+      };
+      this.ui.set(path, ui);
+    }
+    return ui;
+  }
+
+  /**
+   * Apply one server message; returns what changed and dispatches `backloop:change` with it.
+   * @param {ServerMessage} message
+   * @returns {Change[]}
+   */
+  apply(message) {
+    const changes = this.reduce(message);
+    if (changes.length) this.emit(changes);
+    return changes;
+  }
+
+  /**
+   * @private
+   * @param {ServerMessage} message
+   * @returns {Change[]}
+   */
+  reduce(message) {
+    switch (message.type) {
+      case SERVER.HELLO:
+        this.protocol = message.protocol;
+        this.review = message.review;
+        return [{ type: "review" }];
+      case SERVER.SNAPSHOT:
+        return [this.replaceAll(message.files)];
+      case SERVER.FILE: {
+        const added = !this.files.has(message.file.path);
+        if (!added && !this.setFile(message.file)) return [];
+        if (added) {
+          this.setFile(message.file);
+          insertSorted(this.order, message.file.path);
+        }
+        return [{ type: "file", path: message.file.path, added }];
+      }
+      case SERVER.FILE_REMOVED:
+        if (!this.files.has(message.path)) return [];
+        this.files.delete(message.path);
+        this.ui.delete(message.path);
+        this.order = this.order.filter((path) => path !== message.path);
+        return [{ type: "removed", path: message.path }];
+      case SERVER.LINES:
+        return this.addLines(message);
+      case SERVER.REVIEW:
+        if (!this.review) return [];
+        this.review = { ...this.review, state: message.state, agent: message.agent };
+        return [{ type: "review" }];
+      case SERVER.NOTICE:
+        this.notice = message.level === "ok" ? null : { level: message.level, message: message.message };
+        return [{ type: "notice" }];
+      case SERVER.ERROR:
+        this.error = { code: message.code, message: message.message };
+        return [{ type: "error" }];
+      default:
+        return [];
+    }
+  }
+
+  /**
+   * Store a file; keeps its presentation state, and its expanded context while the hunks are the same.
+   * @private
+   * @param {FileDiff} file
+   * @returns {boolean} whether anything changed
+   */
+  setFile(file) {
+    const previous = this.files.get(file.path);
+    if (
+      previous &&
+      previous.digest &&
+      previous.digest === file.digest &&
+      previous.highlighted === file.highlighted &&
+      previous.too_large === file.too_large
+    ) {
+      return false;
+    }
+    this.files.set(file.path, file);
+    const ui = this.ui.get(file.path);
+    if (ui) {
+      const key = contentKey(file);
+      if (key !== ui.contentKey) {
+        ui.expanded = new Map();
+        ui.eofAt = null;
+        ui.contentKey = key;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * @private
+   * @param {FileDiff[]} files
+   * @returns {Change}
+   */
+  replaceAll(files) {
+    const incoming = new Set(files.map((file) => file.path));
+    const removed = this.order.filter((path) => !incoming.has(path));
+    for (const path of removed) {
+      this.files.delete(path);
+      this.ui.delete(path);
+    }
+    /** @type {string[]} */
+    const changed = [];
+    for (const file of files) {
+      if (!this.files.has(file.path) || this.setFile(file)) {
+        this.files.set(file.path, file);
+        changed.push(file.path);
+      }
+    }
+    this.order = files.map((file) => file.path);
+    this.loaded = true;
+    return { type: "files", changed, removed };
+  }
+
+  /**
+   * @private
+   * @param {{request_id: string, path: string, start: number, lines: ContextLine[], eof: boolean}} message
+   * @returns {Change[]}
+   */
+  addLines(message) {
+    const request = this.pending.get(message.request_id);
+    this.pending.delete(message.request_id);
+    const file = this.files.get(message.path);
+    if (!request || !file || request.path !== message.path || request.key !== contentKey(file)) return [];
+    const ui = this.fileUI(message.path);
+    message.lines.forEach((line, index) => ui.expanded.set(message.start + index, line));
+    if (message.eof) {
+      const last = message.start + message.lines.length - 1;
+      ui.eofAt = ui.eofAt === null ? last : Math.min(ui.eofAt, last);
+    }
+    return [{ type: "lines", path: message.path }];
+  }
+
+  /**
+   * Register an `expand` request and return the message to send.
+   * @param {string} path
+   * @param {number} start
+   * @param {number} end
+   * @returns {ClientMessage|null}
+   */
+  requestExpand(path, start, end) {
+    const file = this.files.get(path);
+    if (!file || start < 1 || end < start) return null;
+    const requestId = `x${this.nextRequest++}`;
+    this.pending.set(requestId, { path, key: contentKey(file) });
+    return { type: CLIENT.EXPAND, request_id: requestId, path, start, end };
+  }
+
+  /**
+   * @param {string} path
+   * @returns {ClientMessage|null}
+   */
+  requestLoad(path) {
+    if (!this.files.has(path)) return null;
+    this.fileUI(path).loadRequested = true;
+    this.emit([{ type: "ui", path }]);
+    return { type: CLIENT.LOAD_FILE, path };
+  }
+
+  /**
+   * @param {string} path
+   * @param {boolean} collapsed
+   */
+  setCollapsed(path, collapsed) {
+    if (!this.files.has(path)) return;
+    this.fileUI(path).collapsed = collapsed;
+    this.emit([{ type: "ui", path }]);
+  }
+
+  /** @param {"unified"|"split"} layout */
+  setLayout(layout) {
+    if (this.view.layout === layout) return;
+    this.view.layout = layout;
+    this.emit([{ type: "layout" }]);
+  }
+
+  /** @param {ConnectionState} state */
+  setConnection(state) {
+    if (this.connection === state) return;
+    this.connection = state;
+    if (state !== "open") this.pending.clear();
+    this.emit([{ type: "connection" }]);
+  }
+
+  clearError() {
+    this.error = null;
+    this.emit([{ type: "error" }]);
+  }
+
+  /**
+   * @private
+   * @param {Change[]} changes
+   */
+  emit(changes) {
+    this.dispatchEvent(new CustomEvent("backloop:change", { detail: { changes } }));
+  }
+}
