@@ -98,6 +98,7 @@ def server_main() -> int:
 
 
 def mcp_main() -> int:
-    print("backloop-mcp: the MCP server is not available in this version yet; use `backloop server`.",
-          file=sys.stderr)
-    return 1
+    """The ``backloop-mcp`` console script: MCP on stdio (imported lazily: the SDK is slow to import)."""
+    from backloop.mcp.server import main as serve_mcp
+
+    return serve_mcp()

@@ -1,0 +1,152 @@
+"""MCP wiring only: the tools' names, parameters and descriptions, over stdio. The logic is in tools.py."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, TextContent
+from pydantic import BaseModel, Field
+
+from backloop.config import Settings, default_state_dir
+from backloop.git.repo import GitError, Repo
+from backloop.mcp import tools
+from backloop.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+INSTRUCTIONS = """backloop runs a local, GitHub-like code review of your changes that a person reviews in the browser.
+Workflow: call startreview (e.g. since='HEAD' for uncommitted work), give the returned URL to the user, then call
+await_comments. For each comment you receive, fix the code, then call resolve_comment (with a short reply saying
+what you did) or reply_comment to ask a question. Call await_comments again after each round. When it returns
+REVIEW APPROVED, the review is done."""
+
+START_DESCRIPTION = """Start a new review of your changes and get the URL to give to the user.
+
+Exactly one of since, commit or range must be given:
+- since='HEAD': review changes since a commit, including uncommitted and untracked files (live: the page updates
+  as you edit)
+- commit='abc123': review one commit
+- range='main..feature': review a range of commits (A...B: against the merge base)
+Examples: startreview(since='HEAD') before committing; startreview(since='HEAD~1') after committing;
+startreview(range='origin/main..HEAD') for a PR branch.
+After starting, give the URL to the user, then call await_comments."""
+
+AWAIT_DESCRIPTION = f"""Block until the reviewer posts comments or approves the review.
+
+Returns every comment, reply, "request changes" summary and direct edit the reviewer made that you have not
+received yet (oldest first), each with its comment_id, file, line(s), the quoted code and the thread. Fix the code,
+then call resolve_comment for each comment (or reply_comment to ask back) and call await_comments again.
+Returns exactly "{tools.APPROVED}" once the reviewer approved and nothing is pending: the review is done.
+If nothing arrives within timeout_seconds (default {tools.DEFAULT_WAIT_S:.0f}), returns "No comments yet" — just
+call await_comments again. If the reviewer edited a file directly, re-read it before changing it."""
+
+RESOLVE_DESCRIPTION = """Mark a review comment as resolved once you addressed it; the optional reply (e.g. what you
+changed) appears in the comment's thread in the reviewer's browser."""
+
+REPLY_DESCRIPTION = """Reply in a comment's thread without resolving it, e.g. to ask the reviewer a question. Their
+answer arrives through await_comments."""
+
+
+def _result(text: str, model: BaseModel) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=text)],
+                          structured_content=model.model_dump(mode="json"))
+
+
+def build_server(runtime: Runtime, default_repo: Path) -> MCPServer:
+    from backloop import __version__
+
+    server = MCPServer("backloop", version=__version__, instructions=INSTRUCTIONS)
+
+    @server.tool(name="startreview", description=START_DESCRIPTION)
+    async def startreview(
+        since: Annotated[str | None, Field(description="Review changes since this revision (live).")] = None,
+        commit: Annotated[str | None, Field(description="Review the change of this commit.")] = None,
+        range: Annotated[str | None, Field(description="Review a range A..B or A...B.")] = None,
+        title: Annotated[str | None, Field(description="Optional review title.")] = None,
+        repo: Annotated[str | None, Field(description="Repository path (default: the working directory).")] = None,
+    ) -> Annotated[CallToolResult, tools.StartedReview]:
+        try:
+            result = await tools.start_review(runtime, since=since, commit=commit, range=range, title=title,
+                                              repo=repo, default_repo=default_repo)
+        except tools.ToolFailure as exc:
+            raise ToolError(str(exc)) from None
+        return _result(tools.started_text(result), result)
+
+    @server.tool(name="await_comments", description=AWAIT_DESCRIPTION)
+    async def await_comments(
+        ctx: Context,
+        review_id: Annotated[str | None, Field(description="The review (default: the latest one).")] = None,
+        timeout_seconds: Annotated[float | None, Field(
+            description=f"How long to wait before returning 'No comments yet' (default {tools.DEFAULT_WAIT_S:.0f}, "
+                        f"at most {tools.MAX_WAIT_S:.0f}).", ge=0)] = None,
+    ) -> Annotated[CallToolResult, tools.AwaitResult]:
+        async def progress(elapsed: float, message: str) -> None:
+            await ctx.report_progress(elapsed, None, message)
+
+        try:
+            result = await tools.await_comments(runtime, review_id=review_id, timeout_seconds=timeout_seconds,
+                                                progress=progress)
+        except tools.ToolFailure as exc:
+            raise ToolError(str(exc)) from None
+        return _result(tools.await_text(result), result)
+
+    @server.tool(name="resolve_comment", description=RESOLVE_DESCRIPTION)
+    async def resolve_comment(
+        comment_id: Annotated[str, Field(description="The comment_id from await_comments.")],
+        reply: Annotated[str | None, Field(description="Optional reply shown in the thread.")] = None,
+    ) -> Annotated[CallToolResult, tools.Resolved]:
+        try:
+            result = await tools.resolve_comment(runtime, comment_id=comment_id, reply=reply)
+        except tools.ToolFailure as exc:
+            raise ToolError(str(exc)) from None
+        return _result(f"Comment {comment_id} resolved.", result)
+
+    @server.tool(name="reply_comment", description=REPLY_DESCRIPTION)
+    async def reply_comment(
+        comment_id: Annotated[str, Field(description="The comment_id from await_comments.")],
+        message: Annotated[str, Field(description="Your reply.")],
+    ) -> Annotated[CallToolResult, tools.Replied]:
+        try:
+            result = await tools.reply_comment(runtime, comment_id=comment_id, message=message)
+        except tools.ToolFailure as exc:
+            raise ToolError(str(exc)) from None
+        return _result(f"Reply posted in the thread of {comment_id}; their answer will arrive via await_comments.",
+                       result)
+
+    return server
+
+
+def settings_from_env() -> Settings:
+    port = os.environ.get("BACKLOOP_PORT", "")
+    return Settings(host=os.environ.get("BACKLOOP_HOST", "127.0.0.1"), port=int(port) if port.isdigit() else 0,
+                    state_dir=default_state_dir())
+
+
+async def serve_stdio(settings: Settings, cwd: Path) -> None:
+    """Serve MCP on stdio until the client closes it; the web server starts with the first review."""
+    runtime = Runtime(settings)
+    try:
+        try:
+            repo = await Repo.open(cwd)
+            restored = await runtime.reviews.restore(repo.root)
+            if any(r.state != "approved" for r in restored):
+                await runtime.start_web()  # open pages of these reviews reconnect to it
+        except GitError:
+            pass  # not started inside a repository: startreview(repo=...) still works
+        server = build_server(runtime, cwd)
+        await server.run_stdio_async()
+    finally:
+        await runtime.close()
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="backloop-mcp: %(levelname)s %(message)s")
+    asyncio.run(serve_stdio(settings_from_env(), Path.cwd()))
+    return 0

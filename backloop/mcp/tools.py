@@ -1,0 +1,216 @@
+"""The logic behind each MCP tool, as plain async functions over a Runtime (tested without MCP in between).
+
+Errors are raised as ToolFailure with a message meant for the agent; the MCP layer turns them into tool errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from backloop.diff.resolve import resolve
+from backloop.git.repo import GitError, Repo
+from backloop.review.session import Review, ReviewError
+from backloop.review.store import Entry, StoreError
+from backloop.runtime import Runtime
+from backloop.viewspec import ViewError, parse_view
+
+DEFAULT_WAIT_S = 50.0
+"""Below the 60 s that several agents allow a silent tool call; the agent simply calls again."""
+MAX_WAIT_S = 3600.0
+PROGRESS_EVERY_S = 15.0
+APPROVED = "REVIEW APPROVED"
+
+Progress = Callable[[float, str], Awaitable[None]]
+
+
+class ToolFailure(Exception):
+    pass
+
+
+class StartedReview(BaseModel):
+    review_id: str
+    url: str = Field(description="Give this URL to the user.")
+    view: str
+
+
+class ThreadMessage(BaseModel):
+    author: str = Field(description="'person' or 'agent'")
+    body: str
+
+
+class Item(BaseModel):
+    type: str = Field(description="comment, reply, request_changes or edit")
+    review_id: str
+    comment_id: str | None = Field(default=None, description="Pass to resolve_comment / reply_comment.")
+    path: str | None = None
+    line: int | None = None
+    end_line: int | None = None
+    side: str | None = Field(default=None, description="'new' (the changed code) or 'old' (the code before the change)")
+    quoted: list[str] = Field(default_factory=list, description="The commented code lines.")
+    body: str = ""
+    thread: list[ThreadMessage] = Field(default_factory=list)
+    diff: str | None = Field(default=None, description="For edits: the diff the person applied to the work tree.")
+
+
+class AwaitResult(BaseModel):
+    review_id: str
+    approved: bool = False
+    timed_out: bool = False
+    items: list[Item] = Field(default_factory=list)
+
+
+class Resolved(BaseModel):
+    review_id: str
+    comment_id: str
+    state: str
+
+
+class Replied(BaseModel):
+    review_id: str
+    comment_id: str
+    reply_id: str
+
+
+async def start_review(runtime: Runtime, *, since: str | None, commit: str | None, range: str | None,
+                       title: str | None, repo: str | None, default_repo: Path) -> StartedReview:
+    given = {k: v for k, v in (("since", since), ("commit", commit), ("range", range)) if v}
+    if len(given) != 1:
+        raise ToolFailure("startreview needs exactly one of since, commit or range "
+                          f"(got {', '.join(given) or 'none'}); e.g. startreview(since='HEAD')")
+    params = dict(given)
+    if since:
+        params["live"] = "true"
+    try:
+        spec = parse_view(params)
+        repository = await Repo.open(Path(repo) if repo else default_repo)
+        await resolve(repository, spec)  # bad refs fail here, before anything is stored
+        review = await runtime.reviews.create(repository, spec, title)
+    except (ViewError, GitError, StoreError) as exc:
+        raise ToolFailure(str(exc)) from None
+    try:
+        await runtime.start_web()
+        await runtime.remember_port(review)
+    except OSError as exc:
+        raise ToolFailure(f"cannot start the review web server: {exc.strerror or exc}") from None
+    return StartedReview(review_id=review.id, url=runtime.url(review), view=spec.describe())
+
+
+def started_text(result: StartedReview) -> str:
+    return (f"Review started ({result.view}).\n\nURL: {result.url}\nreview_id: {result.review_id}\n\n"
+            "Next: give the URL to the user, then call await_comments(review_id=...) and wait for their feedback.")
+
+
+def _review(runtime: Runtime, review_id: str | None) -> Review:
+    if review_id:
+        review = runtime.reviews.get(review_id)
+        if review is None:
+            raise ToolFailure(f"unknown review_id {review_id!r}; start one with startreview")
+        return review
+    reviews = runtime.reviews.all()
+    if not reviews:
+        raise ToolFailure("there is no review yet: call startreview first")
+    return reviews[-1]
+
+
+async def await_comments(runtime: Runtime, *, review_id: str | None, timeout_seconds: float | None,
+                         progress: Progress | None = None) -> AwaitResult:
+    review = _review(runtime, review_id)
+    if runtime.port is None:
+        try:
+            await runtime.start_web()  # after a restart the page needs its server back
+        except OSError as exc:
+            raise ToolFailure(f"cannot start the review web server: {exc.strerror or exc}") from None
+    budget = min(max(timeout_seconds if timeout_seconds is not None else DEFAULT_WAIT_S, 0.0), MAX_WAIT_S)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + budget
+    broker = runtime.reviews.broker
+    while True:
+        slice_s = min(PROGRESS_EVERY_S, max(deadline - loop.time(), 0.0))
+        try:
+            entries = await broker.wait(review.id, slice_s, lambda: review.state == "approved")
+        except StoreError as exc:
+            raise ToolFailure(str(exc)) from None
+        if entries:
+            result = AwaitResult(review_id=review.id, items=[_item(review, e) for e in entries])
+            broker.mark_delivered(entries)  # no await between this and handing the result back
+            return result
+        if review.state == "approved":
+            return AwaitResult(review_id=review.id, approved=True)
+        if loop.time() >= deadline:
+            return AwaitResult(review_id=review.id, timed_out=True)
+        if progress is not None:
+            await progress(budget - (deadline - loop.time()), "waiting for the reviewer's comments")
+
+
+def _item(review: Review, e: Entry) -> Item:
+    if e.kind == "edit":
+        return Item(type="edit", review_id=review.id, path=e.path, diff=e.body)
+    thread_id = (e.parent_id if e.kind == "reply" else e.id) or e.id
+    root = review.comments.get(thread_id)
+    if root is None:
+        return Item(type=e.kind, review_id=review.id, comment_id=thread_id, body=e.body)
+    thread = [ThreadMessage(author=root.author, body=root.body)]
+    thread += [ThreadMessage(author=r.author, body=r.body) for r in root.replies]
+    return Item(type=e.kind, review_id=review.id, comment_id=thread_id, path=root.path, line=root.line,
+                end_line=root.end_line, side=root.side if root.path else None, quoted=root.quoted, body=e.body,
+                thread=thread)
+
+
+def await_text(result: AwaitResult) -> str:
+    if result.approved:
+        return APPROVED
+    if result.timed_out:
+        return (f"No comments yet on review {result.review_id} — the reviewer is still looking. "
+                "Call await_comments again to keep waiting.")
+    parts = [f"{len(result.items)} new item(s) from the reviewer on review {result.review_id}, oldest first:"]
+    for item in result.items:
+        parts.append(_item_text(item))
+    parts.append("Address each one. Then call resolve_comment(comment_id, reply=...) for each comment you fixed "
+                 "(or reply_comment to ask back), and call await_comments again.")
+    return "\n\n".join(parts)
+
+
+def _item_text(item: Item) -> str:
+    if item.type == "edit":
+        return (f"[edit] The reviewer edited {item.path} directly in the page. Re-read the file before changing "
+                f"it; do not overwrite their edit.\n```diff\n{item.diff}```")
+    where = "the whole review"
+    if item.path:
+        where = item.path
+        if item.line is not None:
+            span = f"line {item.line}" if item.end_line is None else f"lines {item.line}-{item.end_line}"
+            where += f", {span}" + (" (old side: code before the change)" if item.side == "old" else "")
+        else:
+            where += " (whole file)"
+    label = {"comment": "comment", "reply": "reply in thread", "request_changes": "changes requested"}[item.type]
+    text = f"[{label} {item.comment_id}] on {where}"
+    if item.quoted:
+        first = item.line or 1
+        text += "\n```\n" + "\n".join(f"{first + i:>5} | {q}" for i, q in enumerate(item.quoted)) + "\n```"
+    if item.type == "reply" and len(item.thread) > 1:
+        text += "\nThread so far:\n" + "\n".join(f"  {m.author}: {m.body}" for m in item.thread[:-1])
+    return text + f"\n{item.body}"
+
+
+async def resolve_comment(runtime: Runtime, *, comment_id: str, reply: str | None) -> Resolved:
+    try:
+        review, _ = runtime.reviews.find_comment(comment_id)
+        comment = await runtime.reviews.resolve(review.id, comment_id, reply, author="agent")
+    except (ReviewError, StoreError) as exc:
+        raise ToolFailure(str(exc)) from None
+    return Resolved(review_id=review.id, comment_id=comment.id, state=comment.state)
+
+
+async def reply_comment(runtime: Runtime, *, comment_id: str, message: str) -> Replied:
+    try:
+        review, _ = runtime.reviews.find_comment(comment_id)
+        _, reply_id = await runtime.reviews.reply(review.id, None, comment_id, message, author="agent")
+    except (ReviewError, StoreError) as exc:
+        raise ToolFailure(str(exc)) from None
+    return Replied(review_id=review.id, comment_id=comment_id, reply_id=reply_id)
+
+
