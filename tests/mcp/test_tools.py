@@ -1,0 +1,228 @@
+"""The MCP tools through the SDK's in-memory client, against a real Runtime (store, web server) and real repos."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+from mcp.types import CallToolResult, TextContent
+
+from backloop.config import Settings
+from backloop.mcp import tools
+from backloop.mcp.server import build_server
+from backloop.runtime import Runtime
+from tests.conftest import MakeRepo
+from tests.support import GitRepo
+
+pytestmark = pytest.mark.anyio
+URL = re.compile(r"http://127\.0\.0\.1:(\d+)/review/([0-9a-f]{24})/view\?since=HEAD&live=true")
+DOCS = Path(__file__).resolve().parent.parent.parent / "docs" / "mcp.md"
+
+
+def text(result: CallToolResult) -> str:
+    block = result.content[0]
+    assert isinstance(block, TextContent)
+    return block.text
+
+
+class Harness:
+    def __init__(self, runtime: Runtime, client: Client, repo: GitRepo) -> None:
+        self.runtime = runtime
+        self.client = client
+        self.repo = repo
+
+    async def call(self, name: str, args: dict[str, Any] | None = None) -> CallToolResult:
+        return await self.client.call_tool(name, args or {})
+
+    async def start(self) -> str:
+        result = await self.call("startreview", {"since": "HEAD"})
+        assert not result.is_error, text(result)
+        match = URL.search(text(result))
+        assert match, text(result)
+        return match[2]
+
+
+@pytest.fixture
+async def harness(make_repo: MakeRepo, tmp_path: Path) -> AsyncIterator[Harness]:
+    repo = make_repo({"app.py": "def f():\n    return 1\n", "README.md": "hello\n"})
+    repo.write("app.py", "def f():\n    return 2\n")
+    runtime = Runtime(Settings(state_dir=tmp_path / "state"))
+    server = build_server(runtime, repo.root)
+    try:
+        async with Client(server, mode="legacy") as client:
+            yield Harness(runtime, client, repo)
+    finally:
+        await runtime.close()
+
+
+async def test_tools_match_the_docs(harness: Harness) -> None:
+    listed = {t.name: t for t in (await harness.client.list_tools()).tools}
+    documented = set(re.findall(r"^### `([a-z_]+)`", DOCS.read_text(), re.M))
+    assert set(listed) == documented == {"startreview", "await_comments", "resolve_comment", "reply_comment"}
+    for tool in listed.values():
+        assert tool.description and len(tool.description) > 80
+        for param in tool.input_schema.get("properties", {}):
+            assert f"`{param}`" in DOCS.read_text(), f"{tool.name}.{param} is not documented"
+    assert "await_comments" in (listed["startreview"].description or "")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ({}, "exactly one of since, commit or range"),
+    ({"since": "HEAD", "commit": "HEAD"}, "exactly one of since, commit or range"),
+    ({"since": "no-such-branch"}, "unknown since 'no-such-branch'"),
+    ({"since": "--output=/tmp/x"}, "not a valid git revision"),
+    ({"range": "main"}, "must have the form A..B"),
+])
+async def test_startreview_refuses_bad_input(harness: Harness, args: dict[str, Any], message: str) -> None:
+    result = await harness.call("startreview", args)
+    assert result.is_error
+    assert message in text(result)
+    assert harness.runtime.reviews.all() == []  # nothing stored for a refused review
+
+
+async def test_startreview_not_a_repo(harness: Harness, tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    result = await harness.call("startreview", {"since": "HEAD", "repo": str(plain)})
+    assert result.is_error and "not inside a git work tree" in text(result)
+
+
+async def test_startreview_returns_url_and_next_step(harness: Harness) -> None:
+    result = await harness.call("startreview", {"since": "HEAD", "title": "my change"})
+    body = text(result)
+    match = URL.search(body)
+    assert match and int(match[1]) == harness.runtime.port
+    assert "await_comments" in body and "give the URL to the user" in body
+    assert result.structured_content is not None
+    assert result.structured_content["review_id"] == match[2]
+    assert harness.runtime.reviews.get(match[2]) is not None
+    commit = await harness.call("startreview", {"commit": "HEAD"})
+    assert "/view?commit=HEAD&live=false" in text(commit)
+
+
+async def test_await_times_out_with_a_clear_message(harness: Harness) -> None:
+    review_id = await harness.start()
+    result = await harness.call("await_comments", {"review_id": review_id, "timeout_seconds": 0.05})
+    assert "No comments yet" in text(result) and "await_comments again" in text(result)
+    assert result.structured_content is not None and result.structured_content["timed_out"] is True
+
+
+async def test_unknown_ids_are_tool_errors(harness: Harness) -> None:
+    await harness.start()
+    for name, args in [("await_comments", {"review_id": "feed" * 6}),
+                       ("resolve_comment", {"comment_id": "nope"}),
+                       ("reply_comment", {"comment_id": "nope", "message": "hi"})]:
+        result = await harness.call(name, args)
+        assert result.is_error, name
+        assert "nope" in text(result) or "feed" in text(result)
+
+
+async def test_comment_round_trip(harness: Harness) -> None:
+    review_id = await harness.start()
+    reviews = harness.runtime.reviews
+    first = await reviews.comment(review_id, "c1", body="Why 2?", path="app.py", side="new", line=2,
+                                  quoted=["    return 2"])
+    second = await reviews.comment(review_id, "c2", body="Whole file nit", path="README.md")
+    result = await harness.call("await_comments", {"review_id": review_id, "timeout_seconds": 5})
+    body = text(result)
+    assert body.index("Why 2?") < body.index("Whole file nit")  # oldest first
+    assert "app.py, line 2" in body and "return 2" in body
+    assert result.structured_content is not None
+    items = result.structured_content["items"]
+    assert [i["comment_id"] for i in items] == [first.id, second.id]
+    assert items[0] | {"thread": None} == items[0] | {
+        "type": "comment", "review_id": review_id, "path": "app.py", "line": 2, "side": "new",
+        "quoted": ["    return 2"], "body": "Why 2?", "thread": None}
+    # Delivered once: the next call waits again.
+    again = await harness.call("await_comments", {"review_id": review_id, "timeout_seconds": 0.05})
+    assert "No comments yet" in text(again)
+
+    resolved = await harness.call("resolve_comment", {"comment_id": first.id, "reply": "Fixed: returns 3"})
+    assert not resolved.is_error
+    thread = reviews.get(review_id).comments[first.id]  # type: ignore[union-attr]
+    assert thread.state == "resolved"
+    assert [(r.author, r.body) for r in thread.replies] == [("agent", "Fixed: returns 3")]
+
+    asked = await harness.call("reply_comment", {"comment_id": second.id, "message": "Which nit?"})
+    assert not asked.is_error
+    await reviews.reply(review_id, "r1", second.id, "The title")
+    answer = await harness.call("await_comments", {"review_id": review_id, "timeout_seconds": 5})
+    assert "The title" in text(answer) and "Which nit?" in text(answer)  # the thread comes along
+
+
+async def test_approve_returns_review_approved_after_pending_items(harness: Harness) -> None:
+    review_id = await harness.start()
+    reviews = harness.runtime.reviews
+    await reviews.comment(review_id, "c1", body="last nit", path="app.py")
+    await reviews.approve(review_id, "a1")
+    first = await harness.call("await_comments", {"review_id": review_id, "timeout_seconds": 5})
+    assert "last nit" in text(first)
+    second = await harness.call("await_comments", {"review_id": review_id, "timeout_seconds": 5})
+    assert text(second) == tools.APPROVED
+    assert second.structured_content is not None and second.structured_content["approved"] is True
+
+
+async def test_await_wakes_when_a_comment_arrives(harness: Harness) -> None:
+    review_id = await harness.start()
+    got: list[CallToolResult] = []
+
+    async def wait() -> None:
+        got.append(await harness.call("await_comments", {"review_id": review_id, "timeout_seconds": 30}))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(wait)
+        review = harness.runtime.reviews.get(review_id)
+        assert review is not None
+        with anyio.fail_after(10):
+            while review.agent != "waiting":
+                await anyio.sleep(0.01)
+        await harness.runtime.reviews.comment(review_id, "c1", body="now", path="app.py")
+    assert "now" in text(got[0])
+    assert review.agent == "working"
+
+
+async def test_cancelled_await_loses_nothing(harness: Harness) -> None:
+    review_id = await harness.start()
+    review = harness.runtime.reviews.get(review_id)
+    assert review is not None
+    with anyio.move_on_after(0.3):
+        await harness.call("await_comments", {"review_id": review_id, "timeout_seconds": 30})
+    with anyio.fail_after(10):
+        while review.agent == "waiting":  # the cancellation reached the server
+            await anyio.sleep(0.01)
+    comment = await harness.runtime.reviews.comment(review_id, "c1", body="after cancel", path="app.py")
+    result = await harness.call("await_comments", {"review_id": review_id, "timeout_seconds": 5})
+    assert result.structured_content is not None
+    assert [i["comment_id"] for i in result.structured_content["items"]] == [comment.id]
+
+
+async def test_progress_is_reported_while_waiting(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tools, "PROGRESS_EVERY_S", 0.05)
+    review_id = await harness.start()
+    seen: list[float] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append(progress)
+
+    result = await harness.client.call_tool("await_comments", {"review_id": review_id, "timeout_seconds": 0.5},
+                                            progress_callback=on_progress)
+    assert "No comments yet" in text(result)
+    assert len(seen) >= 2 and seen == sorted(seen)
+
+
+async def test_direct_edit_is_reported(harness: Harness) -> None:
+    review_id = await harness.start()
+    reviews = harness.runtime.reviews
+    content, digest = await reviews.open_file(review_id, "app.py")
+    await reviews.edit(review_id, "e1", "app.py", digest, content.replace("return 2", "return 42"))
+    result = await harness.call("await_comments", {"review_id": review_id, "timeout_seconds": 5})
+    assert "[edit]" in text(result) and "+    return 42" in text(result)
+    assert result.structured_content is not None
+    item = result.structured_content["items"][0]
+    assert item["type"] == "edit" and item["path"] == "app.py" and "-    return 2" in item["diff"]
+    assert (harness.repo.root / "app.py").read_text() == "def f():\n    return 42\n"
