@@ -30,6 +30,22 @@ def text(result: CallToolResult) -> str:
     return block.text
 
 
+async def agent_becomes(runtime: Runtime, review_id: str, state: str) -> None:
+    """Wait (event-driven) until the review's agent state is ``state``."""
+    review = runtime.reviews.get(review_id)
+    assert review is not None
+    reached = anyio.Event()
+
+    def check(rid: str, comment_ids: list[str], changed: bool) -> None:
+        if rid == review_id and review.agent == state:
+            reached.set()
+
+    runtime.reviews.listen(check)
+    check(review_id, [], True)
+    with anyio.fail_after(10):
+        await reached.wait()
+
+
 class Harness:
     def __init__(self, runtime: Runtime, client: Client, repo: GitRepo) -> None:
         self.runtime = runtime
@@ -176,25 +192,17 @@ async def test_await_wakes_when_a_comment_arrives(harness: Harness) -> None:
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(wait)
-        review = harness.runtime.reviews.get(review_id)
-        assert review is not None
-        with anyio.fail_after(10):
-            while review.agent != "waiting":
-                await anyio.sleep(0.01)
+        await agent_becomes(harness.runtime, review_id, "waiting")
         await harness.runtime.reviews.comment(review_id, "c1", body="now", path="app.py")
     assert "now" in text(got[0])
-    assert review.agent == "working"
+    await agent_becomes(harness.runtime, review_id, "working")
 
 
 async def test_cancelled_await_loses_nothing(harness: Harness) -> None:
     review_id = await harness.start()
-    review = harness.runtime.reviews.get(review_id)
-    assert review is not None
     with anyio.move_on_after(0.3):
         await harness.call("await_comments", {"review_id": review_id, "timeout_seconds": 30})
-    with anyio.fail_after(10):
-        while review.agent == "waiting":  # the cancellation reached the server
-            await anyio.sleep(0.01)
+    await agent_becomes(harness.runtime, review_id, "working")  # the cancellation reached the server
     comment = await harness.runtime.reviews.comment(review_id, "c1", body="after cancel", path="app.py")
     result = await harness.call("await_comments", {"review_id": review_id, "timeout_seconds": 5})
     assert result.structured_content is not None
