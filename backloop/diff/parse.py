@@ -46,6 +46,8 @@ class FilePatch:
     entry: RawEntry
     chunk: bytes
     untracked: bool = False
+    counts: tuple[int, int] | None = None
+    """(additions, deletions) when ``chunk`` holds only the head of a huge patch (a large untracked file)."""
 
     @property
     def path(self) -> str:
@@ -164,20 +166,30 @@ def build_file(patch: FilePatch, *, full: bool = False) -> FileDiff:
     """The FileDiff of one FilePatch; hunks left out (``too_large``) for huge chunks unless ``full``."""
     e = patch.entry
     status = _STATUS.get(e.status, "modified")
-    chunk = patch.chunk
-    hunk_at = chunk.find(b"\n@@ ")
-    head = chunk if hunk_at == -1 else chunk[:hunk_at]
-    binary = b"\nBinary files " in head or b"\nGIT binary patch" in head
-    body = b"" if hunk_at == -1 else chunk[hunk_at + 1 :]
-    too_large = not full and (len(body) > MAX_RENDER_BYTES or body.count(b"\n") > MAX_RENDER_LINES)
+    # A type change (file <-> symlink) is printed as two parts, a deletion and an addition: each has its own
+    # header and hunks.
+    binary = False
+    bodies: list[bytes] = []
+    for part in _split_chunks(patch.chunk):
+        hunk_at = part.find(b"\n@@ ")
+        head = part if hunk_at == -1 else part[:hunk_at]
+        binary = binary or b"\nBinary files " in head or b"\nGIT binary patch" in head
+        if hunk_at != -1:
+            bodies.append(part[hunk_at + 1 :])
+    size = sum(len(b) for b in bodies)
+    too_large = not full and (size > MAX_RENDER_BYTES or sum(b.count(b"\n") for b in bodies) > MAX_RENDER_LINES)
     notice: str | None = None
     hunks: list[Hunk] = []
-    if too_large:
-        additions = body.count(b"\n+")
-        deletions = body.count(b"\n-")
-    elif body:
-        text, notice = _decode(body)
-        hunks = parse_hunks(text)
+    if too_large and patch.counts is not None:
+        additions, deletions = patch.counts
+    elif too_large:
+        additions = sum(b.count(b"\n+") for b in bodies)
+        deletions = sum(b.count(b"\n-") for b in bodies)
+    elif bodies:
+        for body in bodies:
+            text, part_notice = _decode(body)
+            notice = notice or part_notice
+            hunks += parse_hunks(text)
         additions = sum(1 for h in hunks for ln in h.lines if ln.kind == "add")
         deletions = sum(1 for h in hunks for ln in h.lines if ln.kind == "del")
     else:

@@ -28,6 +28,7 @@ _PINNED_CONFIG = (
     "diff.suppressBlankEmpty=false",
     "diff.relative=false",
     "diff.submodule=short",
+    "diff.ignoreSubmodules=untracked",  # git diff's own default; "all" would hide submodule changes
     "core.pager=cat",
 )
 

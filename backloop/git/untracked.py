@@ -10,6 +10,7 @@ import hashlib
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 from backloop.diff.parse import MAX_RENDER_BYTES, FilePatch, RawEntry, git_quote
 
@@ -20,6 +21,8 @@ def untracked_patch(root: Path, rel: str, *, full: bool = False, hash_name: str 
     """The patch adding ``rel``, or None when it is no longer a regular file or symlink. Only the head of a huge
     file is read unless ``full``: enough to send it as ``too_large``."""
     path = root / rel
+    blob: str | None = None
+    line_count: int | None = None
     try:
         st = os.lstat(path)
     except OSError:
@@ -31,18 +34,24 @@ def untracked_patch(root: Path, rel: str, *, full: bool = False, hash_name: str 
         mode = "100755" if st.st_mode & 0o111 else "100644"
         try:
             with open(path, "rb") as fh:
-                data = fh.read(MAX_RENDER_BYTES + 1) if st.st_size > MAX_RENDER_BYTES and not full else fh.read()
+                if st.st_size > MAX_RENDER_BYTES and not full:
+                    data = fh.read(MAX_RENDER_BYTES + 1)
+                    blob, line_count = _scan_rest(data, fh, st.st_size, hash_name)
+                else:
+                    data = fh.read()
         except OSError:
             return None
     else:
         return None
     size = st.st_size if mode != "120000" else len(data)
-    blob = _blob_id(data, size, hash_name) if len(data) == size else "0" * 40
+    if blob is None:
+        blob = _blob_id(data, size, hash_name) if len(data) == size else "0" * 40
     name_b = git_quote("b/" + rel)
     head = f"diff --git {git_quote('a/' + rel)} {name_b}\nnew file mode {mode}\nindex {'0' * len(blob)}..{blob}\n"
+    binary = b"\0" in data[:_BINARY_SNIFF]
     if not data:
         body = b""
-    elif b"\0" in data[:_BINARY_SNIFF]:
+    elif binary:
         body = f"Binary files /dev/null and {name_b} differ\n".encode("utf-8", "surrogateescape")
     else:
         lines = data.split(b"\n")
@@ -56,7 +65,25 @@ def untracked_patch(root: Path, rel: str, *, full: bool = False, hash_name: str 
             body += b"\\ No newline at end of file\n"
     chunk = head.encode("utf-8", "surrogateescape") + body
     entry = RawEntry("000000", mode, "0" * len(blob), blob, "A", None, rel, rel)
-    return FilePatch(entry, chunk, untracked=True)
+    counts = (line_count, 0) if line_count is not None and not binary else None
+    return FilePatch(entry, chunk, untracked=True, counts=counts)
+
+
+def _scan_rest(head: bytes, fh: BinaryIO, size: int, hash_name: str) -> tuple[str, int]:
+    """Blob id and line count of a file of which only ``head`` is kept: the rest is read in blocks (so that the
+    counts are right and any change anywhere in the file changes the blob id, and so the digest)."""
+    h = hashlib.new(hash_name)
+    h.update(b"blob %d\0" % size)
+    h.update(head)
+    total, newlines, last = len(head), head.count(b"\n"), head[-1:]
+    while block := fh.read(1 << 20):
+        h.update(block)
+        total += len(block)
+        newlines += block.count(b"\n")
+        last = block[-1:]
+    lines = newlines + (1 if last not in (b"", b"\n") else 0)
+    # The file changed while we read it: no id (the watcher reports the change and it is read again).
+    return (h.hexdigest() if total == size else "0" * len(h.hexdigest())), lines
 
 
 def _blob_id(data: bytes, size: int, hash_name: str) -> str:

@@ -1,0 +1,52 @@
+"""Shared fixtures: real temp git repositories, isolated from the user's own git configuration."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+import backloop.git.repo as git_repo
+from tests.support import GitRepo
+
+# Repositories made by the tests and every git call backloop makes see no user or system config, unless a test
+# installs one on purpose (see ``hostile_config`` in tests/diff/test_parse.py).
+os.environ["GIT_CONFIG_GLOBAL"] = os.devnull
+os.environ["GIT_CONFIG_NOSYSTEM"] = "1"
+
+MakeRepo = Callable[..., GitRepo]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_git_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    for env in (os.environ, git_repo._ENV):
+        monkeypatch.setitem(env, "GIT_CONFIG_GLOBAL", os.devnull)
+        monkeypatch.setitem(env, "GIT_CONFIG_NOSYSTEM", "1")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path) -> Iterator[MakeRepo]:
+    """``make_repo(files={path: content}, name="repo")``: a new git repository (branch ``main``); when ``files``
+    is given they are written and committed as its first commit."""
+    counter = iter(range(1000))
+
+    def make(files: Mapping[str, str | bytes] | None = None, *, name: str | None = None) -> GitRepo:
+        root = tmp_path / (name or f"repo{next(counter)}")
+        root.mkdir(parents=True)
+        subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+        repo = GitRepo(root.resolve())
+        if files:
+            for rel, data in files.items():
+                repo.write(rel, data)
+            repo.commit("initial")
+        return repo
+
+    yield make

@@ -1,0 +1,126 @@
+"""Helpers shared by the backend tests: real temp git repositories and the real diff pipeline."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import anyio
+from starlette.testclient import WebSocketTestSession
+
+from backloop.diff.model import FileDiff
+from backloop.diff.parse import build_file, split_raw_patch
+from backloop.diff.resolve import resolve
+from backloop.git.repo import Repo
+from backloop.git.untracked import untracked_patch
+from backloop.viewspec import ViewSpec, parse_view
+
+GIT_IDENTITY = ("-c", "user.name=t", "-c", "user.email=t@t")
+TIMEOUT_S = 10.0
+
+
+class GitRepo:
+    """A real git repository in a temp directory, driven with the ``git`` command line."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def git(self, *args: str, env: Mapping[str, str] | None = None, check: bool = True) -> str:
+        proc = subprocess.run(["git", *GIT_IDENTITY, *args], cwd=self.root, capture_output=True,
+                              env=dict(env) if env is not None else None, check=False)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr.decode(errors='replace')}")
+        return proc.stdout.decode("utf-8", "surrogateescape")
+
+    def write(self, rel: str, data: str | bytes, *, executable: bool = False) -> Path:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, str):
+            data = data.encode()
+        path.write_bytes(data)
+        if executable:
+            path.chmod(0o755)
+        return path
+
+    def commit(self, message: str = "change", *, all_files: bool = True) -> str:
+        """Stage everything (unless ``all_files`` is False) and commit; returns the new commit id."""
+        if all_files:
+            self.git("add", "-A")
+        self.git("commit", "-q", "--allow-empty", "-m", message)
+        return self.head()
+
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD").strip()
+
+    def rev(self, rev: str) -> str:
+        return self.git("rev-parse", "--verify", f"{rev}^{{commit}}").strip()
+
+
+def git_env(global_config: Path | str = os.devnull) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(GIT_CONFIG_GLOBAL=str(global_config), GIT_CONFIG_NOSYSTEM="1")
+    return env
+
+
+async def compute(root: Path, spec: ViewSpec | Mapping[str, str], *, full: bool = False) -> dict[str, FileDiff]:
+    """The FileDiffs of a view through the real pipeline: resolve → git diff → split → build (+ untracked)."""
+    if not isinstance(spec, ViewSpec):
+        spec = parse_view(spec)
+    repo = await Repo.open(root)
+    resolved = await resolve(repo, spec)
+    out = await repo.diff(resolved.base, resolved.target, context=spec.context, ignore_ws=spec.ws)
+    files = {fp.path: build_file(fp, full=full) for fp in split_raw_patch(out)}
+    if spec.live:
+        for rel in await repo.untracked():
+            fp = untracked_patch(repo.root, rel, full=full)
+            if fp is not None:
+                files[fp.path] = build_file(fp, full=full)
+    return files
+
+
+def texts(fd: FileDiff, kind: str | None = None) -> list[str]:
+    """The raw text of every line of ``fd`` (of one kind when given)."""
+    return [ln.text for h in fd.hunks for ln in h.lines if kind is None or ln.kind == kind]
+
+
+# ---- websockets ------------------------------------------------------------------------------------------------
+
+
+def receive(ws: WebSocketTestSession, timeout: float = TIMEOUT_S) -> dict[str, Any]:
+    """The next JSON message, or the close frame as ``{"type": "<close>", "code": ...}``; fails after ``timeout``."""
+
+    async def _receive() -> Any:
+        with anyio.fail_after(timeout):
+            return await ws._send_rx.receive()
+
+    message = ws.portal.call(_receive)
+    if message["type"] == "websocket.close":
+        return {"type": "<close>", "code": message.get("code", 1000), "reason": message.get("reason", "")}
+    assert message["type"] == "websocket.send", message
+    data: dict[str, Any] = json.loads(message["text"])
+    return data
+
+
+def receive_until(ws: WebSocketTestSession, pred: Callable[[dict[str, Any]], bool],
+                  timeout: float = TIMEOUT_S) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Receive until a message satisfies ``pred``: that message and the ones before it. Fails after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    seen: list[dict[str, Any]] = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"no matching message within {timeout} s; got {[m.get('type') for m in seen]}")
+        try:
+            message = receive(ws, left)
+        except TimeoutError:
+            raise AssertionError(f"no matching message within {timeout} s; got {seen!r:.2000}") from None
+        if pred(message):
+            return message, seen
+        if message["type"] == "<close>":
+            raise AssertionError(f"socket closed while waiting: {message}")
+        seen.append(message)
