@@ -43,7 +43,7 @@ def test_confine_returns_the_path_inside(tree: Path) -> None:
 
 
 def test_edit_writes_atomically_and_keeps_the_mode(tree: Path) -> None:
-    text, digest = read_for_edit(tree, "run.sh")
+    _, digest = read_for_edit(tree, "run.sh")
     diff = write_edit(tree, "run.sh", digest, "echo bye\n")
     assert (tree / "run.sh").read_text() == "echo bye\n"
     assert stat.S_IMODE(os.stat(tree / "run.sh").st_mode) == 0o755

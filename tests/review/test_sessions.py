@@ -54,7 +54,7 @@ async def test_resent_messages_are_stored_once(make_repo: MakeRepo, tmp_path: Pa
     assert one.id == two.id
     assert len(review.comments) == 1
     assert len(await reviews.broker.pending(review.id)) == 1
-    content, digest = await reviews.open_file(review.id, "a.py")
+    _, digest = await reviews.open_file(review.id, "a.py")
     e1 = await reviews.edit(review.id, "edit-1", "a.py", digest, "x = 2\n")
     e2 = await reviews.edit(review.id, "edit-1", "a.py", digest, "x = 2\n")  # resent: no conflict, same id
     assert e1 == e2
