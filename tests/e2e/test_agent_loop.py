@@ -24,7 +24,7 @@ from mcp.types import CallToolResult, TextContent
 from tests.e2e.conftest import EXPECT_TIMEOUT_MS, E2ERepo
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Dialog, Page
 
 pytestmark = pytest.mark.browser
 URL = re.compile(r"http://127\.0\.0\.1:(\d+)/review/([0-9a-f]{24})/view\?since=HEAD&live=true")
@@ -75,7 +75,12 @@ def page(browser: Browser) -> Iterator[Page]:
     page = context.new_page()
     page.set_default_timeout(EXPECT_TIMEOUT_MS)
     dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     yield page
     context.close()
     assert not dialogs, f"a dialog opened: {dialogs}"
