@@ -64,7 +64,7 @@ class FilePatch:
 
 
 def split_raw_patch(out: bytes) -> list[FilePatch]:
-    """Split ``--raw -z -p`` output into one FilePatch per raw entry."""
+    """Split ``--raw -z -p`` output into one FilePatch per raw entry that has something to show."""
     entries: list[RawEntry] = []
     pos = 0
     n = len(out)
@@ -85,7 +85,11 @@ def split_raw_patch(out: bytes) -> list[FilePatch]:
         entries.append(RawEntry(old_mode, new_mode, old_id, new_id, status[0], score, first, second))
     patch = out[pos:].lstrip(b"\0")
     chunks = _split_chunks(patch)
-    return _match(entries, chunks)
+    # Entries with nothing to show (same mode, no patch) are left out: files whose only change is whitespace
+    # under -w, and work-tree files whose stat data changed but whose content did not (git/repo.py turns off
+    # diff.autoRefreshIndex, which would otherwise rewrite the index to hide them).
+    return [fp for fp in _match(entries, chunks)
+            if fp.chunk or fp.entry.status != "M" or fp.entry.old_mode != fp.entry.new_mode]
 
 
 def _split_chunks(patch: bytes) -> list[bytes]:

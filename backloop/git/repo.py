@@ -30,6 +30,10 @@ _PINNED_CONFIG = (
     "diff.submodule=short",
     "diff.ignoreSubmodules=untracked",  # git diff's own default; "all" would hide submodule changes
     "core.pager=cat",
+    # `git diff` against the work tree rewrites the index to refresh stale stat data even with
+    # --no-optional-locks (git < 2.50): that takes index.lock under the user's feet and wakes our watcher.
+    # Without the refresh, stat-only changes come out as empty entries, which diff/parse.py drops.
+    "diff.autoRefreshIndex=false",
 )
 
 # Pinned diff flags: format, prefixes, no external tools or conversions.

@@ -507,11 +507,24 @@ async def test_whitespace_only_change_with_ws(make_repo: MakeRepo) -> None:
     repo.write("b.py", "x  =  2\n")
     plain = await compute(repo.root, LIVE)
     assert (plain["a.py"].additions, plain["a.py"].deletions) == (1, 1)
-    ignoring = await compute(repo.root, {**LIVE, "ws": "1"})
-    a = ignoring["a.py"]
-    assert not a.hunks and (a.additions, a.deletions) == (0, 0)
-    b = ignoring["b.py"]
-    assert texts(b) == ["x = 1", "x  =  2"]
+    for spec in (LIVE, STAGED):
+        if spec is STAGED:
+            repo.git("add", "-A")
+        ignoring = await compute(repo.root, {**spec, "ws": "1"})
+        assert sorted(ignoring) == ["b.py"], spec  # nothing left to show in a.py
+        assert texts(ignoring["b.py"]) == ["x = 1", "x  =  2"]
+    (repo.root / "a.py").chmod(0o755)
+    fd = (await compute(repo.root, {**LIVE, "ws": "1"}))["a.py"]
+    assert (fd.new_mode, fd.hunks) == ("100755", [])
+
+
+async def test_stat_only_changes_are_not_changes(make_repo: MakeRepo) -> None:
+    repo = make_repo({"a.txt": "a\n", "b.txt": "b\n"})
+    for name in ("a.txt", "b.txt"):
+        os.utime(repo.root / name, (1_000_000_000, 1_000_000_000))
+    assert await compute(repo.root, LIVE) == {}
+    repo.write("b.txt", "changed\n")
+    assert sorted(await compute(repo.root, LIVE)) == ["b.txt"]
 
 
 # ---- a user's git config does not change what we parse ---------------------------------------------------------
