@@ -21,6 +21,8 @@ Batch = Callable[[set[str], bool], None]
 _GIT_FILES = frozenset({"HEAD", "index", "packed-refs", "MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD",
                         "info/exclude"})
 _GIT_DIRS = ("refs/",)
+# In the common dir of a linked worktree (the main .git): what all worktrees share.
+_COMMON_FILES = frozenset({"packed-refs", "info/exclude"})
 _SKIP_DIRS = frozenset({".git"})
 
 STEP_MS = 3
@@ -29,18 +31,35 @@ DEBOUNCE_MS = 200
 """The longest a burst of events is collected before it is handed on."""
 
 
-def classify(root: Path, git_dir: Path, changes: Iterable[tuple[Change, str]]) -> tuple[set[str], bool]:
+def common_dir(git_dir: Path) -> Path:
+    """The directory with the refs shared by all worktrees: for a linked worktree's git dir
+    (``.git/worktrees/NAME``, which has a ``commondir`` file) the main ``.git``; otherwise ``git_dir`` itself."""
+    try:
+        rel = (git_dir / "commondir").read_text().strip()
+    except OSError:
+        return git_dir
+    return (git_dir / rel).resolve() if rel else git_dir
+
+
+def classify(root: Path, git_dir: Path, changes: Iterable[tuple[Change, str]],
+             common: Path | None = None) -> tuple[set[str], bool]:
     """Split raw events into work-tree paths (relative, '/'-separated) and a git-state flag."""
     paths: set[str] = set()
     git_changed = False
     root_s = str(root) + "/"
     git_s = str(git_dir) + "/"
+    common_s = str(common) + "/" if common is not None and common != git_dir else None
     for _change, raw in changes:
         if raw.startswith(git_s):
             rel = raw[len(git_s):]
             if rel.endswith(".lock"):
                 continue
             if rel in _GIT_FILES or rel.startswith(_GIT_DIRS):
+                git_changed = True
+            continue
+        if common_s is not None and raw.startswith(common_s):
+            rel = raw[len(common_s):]
+            if not rel.endswith(".lock") and (rel in _COMMON_FILES or rel.startswith(_GIT_DIRS)):
                 git_changed = True
             continue
         if not raw.startswith(root_s):
@@ -60,6 +79,7 @@ class RepoWatcher:
     def __init__(self, root: Path, git_dir: Path) -> None:
         self.root = root
         self.git_dir = git_dir
+        self.common_dir = common_dir(git_dir)
         self._subscribers: list[Batch] = []
         self._stop = asyncio.Event()
         self.started = asyncio.Event()
@@ -73,8 +93,9 @@ class RepoWatcher:
 
     async def run(self) -> None:
         watched = [self.root]
-        if not self.git_dir.is_relative_to(self.root):
-            watched.append(self.git_dir)
+        for extra in (self.common_dir, self.git_dir):
+            if not any(extra.is_relative_to(w) for w in watched):
+                watched.append(extra)
         gen = awatch(*watched, watch_filter=None, step=STEP_MS, debounce=DEBOUNCE_MS, stop_event=self._stop,
                      yield_on_timeout=True, rust_timeout=500, ignore_permission_denied=True)
         first = True
@@ -84,7 +105,7 @@ class RepoWatcher:
                 first = False
             if not changes:
                 continue
-            paths, git_changed = classify(self.root, self.git_dir, changes)
+            paths, git_changed = classify(self.root, self.git_dir, changes, self.common_dir)
             if paths or git_changed:
                 for callback in list(self._subscribers):
                     callback(paths, git_changed)
