@@ -19,6 +19,8 @@ import { keepElements, restoreKept } from "./keep.js";
 
 /** Row height in px (keep in sync with --line-height in style.css). */
 const LINE_HEIGHT = 20;
+/** Height in px of a file header (roughly, for size estimates). */
+const HEADER_HEIGHT = 46;
 const NEAR_MARGIN = "1500px 0px";
 const FAR_MARGIN = "6000px 0px";
 
@@ -101,7 +103,7 @@ export class FileList {
    * @param {() => void} change
    */
   mutate(change) {
-    const anchor = captureAnchor(this.root, this.context.stickyOffset());
+    const anchor = captureAnchor(this.root, this.context.stickyOffset);
     change();
     restoreAnchor(anchor, (path) => this.sectionFor(path));
   }
@@ -193,7 +195,11 @@ export class FileList {
     if (entry.section.firstElementChild !== entry.body) entry.section.firstElementChild?.remove();
     if (!entry.body.isConnected) entry.section.append(entry.body);
     entry.section.prepend(header);
-    entry.section.classList.toggle("file-collapsed", Boolean(this.store.ui.get(path)?.collapsed));
+    const collapsed = Boolean(this.store.ui.get(path)?.collapsed);
+    entry.section.classList.toggle("file-collapsed", collapsed);
+    // Off-screen sections skip layout (content-visibility: auto) and take this size until first rendered.
+    const guess = HEADER_HEIGHT + (collapsed ? 0 : Math.max(3, estimateRows(file)) * LINE_HEIGHT);
+    entry.section.style.containIntrinsicSize = `auto ${guess}px`;
     this.renderBody(entry);
   }
 

@@ -64,6 +64,7 @@ export function renderSplit(rows, maxNumber) {
     const primary = item.right ?? item.left;
     if (primary) tr.dataset.key = lineKey(primary.line);
     if (item.left && item.right && item.left !== item.right) tr.dataset.keyOld = lineKey(item.left.line);
+    if (item.left && item.left.line.old != null) tr.dataset.old = String(item.left.line.old);
     const cells = tr.cells;
     fillSide(cells[0], cells[1], item.left, "old");
     fillSide(cells[2], cells[3], item.right, "new");

@@ -40,6 +40,7 @@ export function renderUnified(rows, maxNumber) {
     const tr = /** @type {HTMLTableRowElement} */ (proto.cloneNode(true));
     tr.className = `line line-${line.kind}${row.expanded ? " line-expanded" : ""}`;
     tr.dataset.key = lineKey(line);
+    if (line.old != null) tr.dataset.old = String(line.old);
     const cells = tr.cells;
     fillNumber(cells[0], line.old);
     fillNumber(cells[1], line.new);

@@ -201,3 +201,47 @@ def test_connection_indicator_shows_reconnecting(repo: E2ERepo, start_server: St
     expect(page.locator("[data-connection]")).to_have_attribute("data-connection", "reconnecting")
     expect(page.locator(".connection")).to_contain_text("Reconnecting")
     expect(section(page, "README.md")).to_be_visible()
+
+
+def _every_eighth_changed(text: str) -> str:
+    lines = text.splitlines(keepends=True)
+    for k in range(0, len(lines), 8):
+        lines[k] = f"changed {k}\n"
+    return "".join(lines)
+
+
+def _top(locator: Locator) -> float:
+    box = locator.bounding_box()
+    assert box is not None, "the row is not rendered"
+    return box["y"]
+
+
+def test_scroll_stays_put_across_live_updates(repo: E2ERepo, start_server: StartServer, page: Page) -> None:
+    originals = {f"f{i:02}.txt": numbered(80, f"f{i} line") for i in range(8)}
+    for name, text in originals.items():
+        repo.write(name, text)
+    repo.commit("more files")
+    for name, text in originals.items():
+        repo.write(name, _every_eighth_changed(text))
+    server = start_server()
+    open_view(page, server.url)
+    section(page, "f05.txt").scroll_into_view_if_needed()  # rows are built only near the viewport
+    target = section(page, "f05.txt").locator('tr[data-old="40"]')
+    expect(target).to_contain_text("f5 line 40")
+    target.scroll_into_view_if_needed()
+    page.evaluate("y => window.scrollBy(0, y)", _top(target) - 500)
+    expect(target).to_be_in_viewport()
+    before = _top(target)
+
+    # A file above the one in view grows by 30 lines.
+    grown = _every_eighth_changed(originals["f01.txt"]).replace("f1 line 3\n", "f1 line 3\n" + "new\n" * 30)
+    repo.write("f01.txt", grown)
+    expect(section(page, "f01.txt").locator(".count-add")).to_have_text("+40")
+    assert abs(_top(target) - before) <= 1
+
+    # The file in view grows above the line in view.
+    grown = _every_eighth_changed(originals["f05.txt"]).replace("f5 line 2\n", "f5 line 2\n" + "more\n" * 12)
+    repo.write("f05.txt", grown)
+    expect(section(page, "f05.txt").locator(".count-add")).to_have_text("+22")
+    assert abs(_top(target) - before) <= 1
+    assert page.evaluate("window.scrollY") > 0
