@@ -116,7 +116,7 @@ def parse_view(params: Mapping[str, str]) -> ViewSpec:
     if layout not in ("unified", "split"):
         raise ViewError(f"view={layout!r} must be unified or split")
     raw_context = params.get("context") or "3"
-    if not raw_context.isdigit() or int(raw_context) > MAX_CONTEXT:
+    if not (raw_context.isascii() and raw_context.isdigit()) or len(raw_context) > 6 or int(raw_context) > MAX_CONTEXT:
         raise ViewError(f"context={raw_context!r} must be a whole number from 0 to {MAX_CONTEXT}")
     return ViewSpec(
         since=since,
