@@ -31,6 +31,14 @@ DEBOUNCE_MS = 200
 """The longest a burst of events is collected before it is handed on."""
 
 
+def _submodule_state(rel: str) -> bool:
+    """HEAD or refs of a submodule's git dir (``modules/NAME/...``): a commit or checkout inside a submodule,
+    which changes the commit the superproject's diff shows for it."""
+    if not rel.startswith("modules/") or "/logs/" in rel:
+        return False
+    return rel.endswith(("/HEAD", "/packed-refs")) or "/refs/" in rel
+
+
 def common_dir(git_dir: Path) -> Path:
     """The directory with the refs shared by all worktrees: for a linked worktree's git dir
     (``.git/worktrees/NAME``, which has a ``commondir`` file) the main ``.git``; otherwise ``git_dir`` itself."""
@@ -54,12 +62,13 @@ def classify(root: Path, git_dir: Path, changes: Iterable[tuple[Change, str]],
             rel = raw[len(git_s):]
             if rel.endswith(".lock"):
                 continue
-            if rel in _GIT_FILES or rel.startswith(_GIT_DIRS):
+            if rel in _GIT_FILES or rel.startswith(_GIT_DIRS) or _submodule_state(rel):
                 git_changed = True
             continue
         if common_s is not None and raw.startswith(common_s):
             rel = raw[len(common_s):]
-            if not rel.endswith(".lock") and (rel in _COMMON_FILES or rel.startswith(_GIT_DIRS)):
+            if not rel.endswith(".lock") and (rel in _COMMON_FILES or rel.startswith(_GIT_DIRS)
+                                              or _submodule_state(rel)):
                 git_changed = True
             continue
         if not raw.startswith(root_s):

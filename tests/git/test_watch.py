@@ -39,6 +39,15 @@ def test_git_churn_is_dropped() -> None:
         assert _classify(f"/r/.git/{rel}") == (set(), False), rel
 
 
+def test_submodule_git_state_means_recompute() -> None:
+    for rel in ("modules/sub/HEAD", "modules/sub/refs/heads/main", "modules/a/b/packed-refs",
+                "modules/outer/modules/inner/HEAD"):
+        assert _classify(f"/r/.git/{rel}") == (set(), True), rel
+    for rel in ("modules/sub/objects/ab/cd", "modules/sub/logs/HEAD", "modules/sub/logs/refs/heads/main",
+                "modules/sub/ORIG_HEAD", "modules/sub/index.lock", "modules/sub/config"):
+        assert _classify(f"/r/.git/{rel}") == (set(), False), rel
+
+
 def test_gitignore_change_means_recompute() -> None:
     assert _classify("/r/.gitignore") == ({".gitignore"}, True)
     assert _classify("/r/sub/dir/.gitignore") == ({"sub/dir/.gitignore"}, True)
