@@ -1,11 +1,16 @@
-// The review page: wires the store, the websocket transport and the renderers together. No logic of its own
+// The review page: wires the store, the websocket, the outbox and the renderers together. No logic of its own
 // beyond turning `backloop:*` events into store updates, socket messages and URL changes.
 import { Store } from "./store.js";
 import { Transport } from "./transport.js";
+import { Outbox } from "./outbox.js";
 import { Header } from "./render/header.js";
 import { FileTree } from "./render/tree.js";
 import { FileList } from "./render/files.js";
 import { Notices } from "./render/notices.js";
+import { Threads, commentFormRow, formState } from "./render/threads.js";
+import { Editors } from "./render/editor.js";
+import { Verdict } from "./render/verdict.js";
+import { delegateActions } from "./render/actions.js";
 import { reviewIdFromPath, socketUrl, rawUrl, withParams, readView } from "./url.js";
 
 /**
@@ -31,28 +36,47 @@ function on(target, name, handler) {
 function main() {
   const id = reviewIdFromPath(location.pathname);
   const topbar = need("#topbar");
+  const conversation = need("#conversation");
+  delegateActions(conversation);
   const store = new Store(readView(location.search));
   const header = new Header(topbar, store);
+  const verdict = new Verdict(header.actions, store);
   const notices = new Notices(need("#banners"), store);
   const tree = new FileTree(need("#sidebar"), store);
+  const threads = new Threads();
   const files = new FileList(need("#files"), store, {
     rawUrl: (side, path) => rawUrl(id ?? "", side, path, location.search),
     stickyOffset: () => Math.max(0, topbar.getBoundingClientRect().bottom),
+    threads,
   });
   if (id === null) {
     store.apply({ type: "error", code: "bad_url", message: "This page address does not name a review." });
     return;
   }
   const transport = new Transport(socketUrl(location, id));
+  const outbox = new Outbox(transport);
+  /** @param {{code: string, message: string}} error */
+  const showError = (error) => store.apply({ type: "error", ...error });
+  const editors = new Editors({
+    bodyFor: (path) => files.sectionFor(path)?.querySelector(".file-body") ?? null,
+    send: (message) => transport.send(message),
+    submit: (message, handlers) => outbox.submit(message, handlers),
+  });
   /** @type {Map<string, string>} digests of too-large files already asked for again */
   const reloaded = new Map();
 
   on(store, "backloop:change", ({ changes }) => {
     notices.update(changes);
     header.update(changes);
+    verdict.update(changes);
     tree.update(changes);
     files.update(changes);
     for (const change of changes) {
+      if (change.type === "comments" && change.paths.includes(null)) {
+        const comments = store.comments.on(null);
+        conversation.replaceChildren(...comments.map((comment) => threads.element(comment)));
+        conversation.hidden = comments.length === 0;
+      }
       if (change.type !== "file") continue;
       // A live update may send a file the person already opened as too_large again: ask for it again, once.
       const file = store.files.get(change.path);
@@ -65,15 +89,22 @@ function main() {
   });
 
   on(transport, "backloop:connecting", () => store.setConnection(transport.everOpened ? "reconnecting" : "closed"));
-  on(transport, "backloop:open", () => store.setConnection("open"));
+  on(transport, "backloop:open", ({ reconnected }) => {
+    store.setConnection("open");
+    if (reconnected) outbox.resend();
+  });
   on(transport, "backloop:close", ({ willRetry }) => store.setConnection(willRetry ? "reconnecting" : "closed"));
   on(transport, "backloop:giveup", ({ code, reason }) =>
-    store.apply({ type: "error", code: `closed_${code}`, message: reason || "The server closed this view." }),
+    showError({ code: `closed_${code}`, message: reason || "The server closed this view." }),
   );
-  on(transport, "backloop:message", ({ message }) => store.apply(message));
+  on(transport, "backloop:message", ({ message }) => {
+    if (outbox.handle(message)) return;
+    if (message.type === "file_content") editors.onContent(message);
+    else store.apply(message);
+  });
 
   on(document, "backloop:reveal", ({ path }) => files.reveal(path));
-  on(document, "backloop:toggle-collapse", ({ path, collapsed }) => store.setCollapsed(path, collapsed));
+  on(document, "backloop:toggle-collapse", ({ path }) => store.setCollapsed(path, !store.ui.get(path)?.collapsed));
   on(document, "backloop:expand", ({ path, start, end }) => {
     const message = store.requestExpand(path, start, end);
     if (message) transport.send(message);
@@ -82,6 +113,56 @@ function main() {
     const message = store.requestLoad(path);
     if (message) transport.send(message);
   });
+  on(document, "backloop:edit-file", ({ path }) => {
+    if (store.ui.get(path)?.collapsed) store.setCollapsed(path, false);
+    editors.open(path);
+  });
+  on(document, "backloop:open-comment", ({ path, side, line, row }) => {
+    const existing = row.parentElement?.querySelector(
+      `form.comment-form[data-path="${CSS.escape(path)}"][data-side="${side}"][data-line="${line}"] textarea`,
+    );
+    if (existing) return existing.focus();
+    let anchor = row;
+    while (anchor.nextElementSibling?.matches(".thread-row")) anchor = anchor.nextElementSibling;
+    const form = commentFormRow({ path, side, line, key: row.dataset.key, columns: row.closest("table").rows[0].cells.length });
+    anchor.after(form);
+    form.querySelector("textarea")?.focus();
+  });
+  on(document, "backloop:submit-comment", ({ form, path, side, line, body }) => {
+    if (!body.trim()) return formState(form, false, "Write something first.");
+    formState(form, true);
+    outbox.submit(
+      { type: "comment", path, side, line, body },
+      { onAck: () => form.closest("tr")?.remove(), onError: (error) => formState(form, false, error.message) },
+    );
+  });
+  on(document, "backloop:submit-reply", ({ form, commentId, body }) => {
+    if (!body.trim()) return;
+    formState(form, true);
+    outbox.submit(
+      { type: "reply", comment_id: commentId, body },
+      {
+        onAck: () => {
+          formState(form, false);
+          form.reset();
+        },
+        onError: (error) => {
+          formState(form, false);
+          showError(error);
+        },
+      },
+    );
+  });
+  on(document, "backloop:resolve", ({ commentId }) =>
+    outbox.submit({ type: "resolve", comment_id: commentId }, { onError: showError }),
+  );
+  on(document, "backloop:approve", () => outbox.submit({ type: "approve", body: "" }, { onError: showError }));
+  on(document, "backloop:request-changes", ({ body, form }) =>
+    outbox.submit(
+      { type: "request_changes", body },
+      { onAck: () => verdict.requested(), onError: (error) => formState(form, false, error.message) },
+    ),
+  );
   on(document, "backloop:set-layout", ({ layout }) => {
     store.setLayout(layout === "split" ? "split" : "unified");
     history.replaceState(history.state, "", withParams(location.href, { view: layout === "split" ? "split" : null }));

@@ -1,6 +1,7 @@
 // The page state and the reducer that applies server messages to it. No DOM here: the renderers read the
 // state, and per-file presentation state (collapsed, expanded context) lives here so a re-render keeps it.
 import { SERVER, CLIENT } from "./protocol.js";
+import { CommentIndex } from "./comments.js";
 
 /**
  * @typedef {import("./protocol.js").FileDiff} FileDiff
@@ -21,7 +22,7 @@ import { SERVER, CLIENT } from "./protocol.js";
  * @typedef {{type: "review"} | {type: "files", changed: string[], removed: string[]}
  *   | {type: "file", path: string, added: boolean} | {type: "removed", path: string}
  *   | {type: "lines", path: string} | {type: "notice"} | {type: "error"} | {type: "connection"}
- *   | {type: "layout"} | {type: "ui", path: string}} Change
+ *   | {type: "layout"} | {type: "ui", path: string} | {type: "comments", paths: Array<string|null>}} Change
  */
 
 /** @param {FileDiff} file */
@@ -69,6 +70,7 @@ export class Store extends EventTarget {
     this.error = null;
     /** @type {Map<string, {path: string, key: string}>} */
     this.pending = new Map();
+    this.comments = new CommentIndex();
     this.nextRequest = 1;
   }
 
@@ -126,7 +128,9 @@ export class Store extends EventTarget {
         this.review = message.review;
         return [{ type: "review" }];
       case SERVER.SNAPSHOT:
-        return [this.replaceAll(message.files)];
+        return [this.replaceAll(message.files), { type: "comments", paths: this.comments.replace(message.comments ?? []) }];
+      case SERVER.COMMENT:
+        return [{ type: "comments", paths: this.comments.set(message.comment) }];
       case SERVER.FILE: {
         const added = !this.files.has(message.file.path);
         if (!added && !this.setFile(message.file)) return [];

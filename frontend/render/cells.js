@@ -103,3 +103,27 @@ export function diffTable(layout, maxNumber, columns) {
   table.append(colgroup);
   return table;
 }
+
+/** @type {HTMLButtonElement|null} */
+let commentTemplate = null;
+
+/**
+ * The "+" button that opens a comment form on one line of one side.
+ * @param {"old"|"new"} side
+ * @param {number} line
+ * @returns {HTMLButtonElement}
+ */
+export function commentButton(side, line) {
+  if (!commentTemplate) {
+    commentTemplate = document.createElement("button");
+    commentTemplate.type = "button";
+    commentTemplate.className = "comment-button";
+    commentTemplate.dataset.action = "comment";
+    commentTemplate.textContent = "+";
+  }
+  const control = /** @type {HTMLButtonElement} */ (commentTemplate.cloneNode(true));
+  control.setAttribute("aria-label", `Comment on ${side === "old" ? "old " : ""}line ${line}`);
+  control.dataset.side = side;
+  control.dataset.line = String(line);
+  return control;
+}

@@ -89,9 +89,10 @@ export function counts(additions, deletions) {
  * The header of a file section.
  * @param {FileDiff} file
  * @param {FileUI|undefined} ui
+ * @param {boolean} editable offer to edit the work-tree file
  * @returns {HTMLDivElement}
  */
-export function renderFileHeader(file, ui) {
+export function renderFileHeader(file, ui, editable) {
   const id = fileId(file.path);
   const collapsed = Boolean(ui?.collapsed);
   const toggle = button("", {
@@ -124,7 +125,10 @@ export function renderFileHeader(file, ui) {
     counts(file.additions, file.deletions),
     diffstat(file.additions, file.deletions),
   ]);
-  return h("div", { className: "file-header" }, [toggle, title, badges, stats]);
+  const edit = editable
+    ? button("Edit", { className: "btn btn-small", title: `Edit ${file.path} in the work tree`, data: { action: "edit" } })
+    : null;
+  return h("div", { className: "file-header" }, [toggle, title, badges, stats, edit]);
 }
 
 /**

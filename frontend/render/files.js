@@ -2,23 +2,19 @@
 // diff rows of a file are built only while it is near the viewport and dropped again when it is far away,
 // so first paint is fast and the DOM stays bounded. Per-file state comes from the store on every render.
 import { h, fileId } from "./dom.js";
-import { renderFileHeader, renderFileParts } from "./file.js";
-import { renderUnified } from "./unified.js";
-import { renderSplit } from "./split.js";
-import { buildRows, estimateRows, maxLineNumber } from "../rows.js";
+import { renderFileHeader } from "./file.js";
+import { estimateRows } from "../rows.js";
 import { captureAnchor, restoreAnchor } from "./anchor.js";
-import { keepElements, restoreKept } from "./keep.js";
+import { delegateActions } from "./actions.js";
+import { renderBody, placeThreads, LINE_HEIGHT } from "./body.js";
 
 /**
  * @typedef {import("../store.js").Store} Store
  * @typedef {import("../store.js").Change} Change
- * @typedef {import("./file.js").FileContext} FileContext
- * @typedef {{path: string, section: HTMLElement, body: HTMLDivElement, mounted: boolean, near: boolean,
- *   measured: {digest: string, layout: string, height: number}|null}} Entry
+ * @typedef {import("./body.js").Entry} Entry
+ * @typedef {import("./body.js").BodyContext} BodyContext
  */
 
-/** Row height in px (keep in sync with --line-height in style.css). */
-const LINE_HEIGHT = 20;
 /** Height in px of a file header (roughly, for size estimates). */
 const HEADER_HEIGHT = 46;
 const NEAR_MARGIN = "1500px 0px";
@@ -28,7 +24,7 @@ export class FileList {
   /**
    * @param {HTMLElement} root
    * @param {Store} store
-   * @param {FileContext & {stickyOffset: () => number}} context
+   * @param {BodyContext & {stickyOffset: () => number}} context
    */
   constructor(root, store, context) {
     this.root = root;
@@ -42,7 +38,7 @@ export class FileList {
     root.append(this.status);
     this.near = new IntersectionObserver((items) => this.onNear(items), { rootMargin: NEAR_MARGIN });
     this.far = new IntersectionObserver((items) => this.onFar(items), { rootMargin: FAR_MARGIN });
-    root.addEventListener("click", (event) => this.onClick(event));
+    delegateActions(root);
   }
 
   /** @param {Change[]} changes */
@@ -59,8 +55,13 @@ export class FileList {
           this.remove(change.path);
         } else if (change.type === "lines" || change.type === "ui") {
           this.renderFile(change.path);
+        } else if (change.type === "comments") {
+          for (const path of change.paths) {
+            const entry = path === null ? undefined : this.entries.get(path);
+            if (entry) placeThreads(this.store, this.context, entry);
+          }
         } else if (change.type === "layout") {
-          for (const entry of this.entries.values()) if (entry.mounted) this.renderBody(entry);
+          for (const entry of this.entries.values()) if (entry.mounted) this.fill(entry);
         }
       }
       this.updateStatus();
@@ -189,7 +190,8 @@ export class FileList {
     const entry = this.entries.get(path);
     const file = this.store.files.get(path);
     if (!entry || !file) return;
-    const header = renderFileHeader(file, this.store.ui.get(path));
+    const editable = Boolean(this.store.review?.view.live) && !file.binary && file.status !== "deleted";
+    const header = renderFileHeader(file, this.store.ui.get(path), editable);
     const heading = header.querySelector("h2");
     if (heading) heading.tabIndex = -1;
     if (entry.section.firstElementChild !== entry.body) entry.section.firstElementChild?.remove();
@@ -200,51 +202,16 @@ export class FileList {
     // Off-screen sections skip layout (content-visibility: auto) and take this size until first rendered.
     const guess = HEADER_HEIGHT + (collapsed ? 0 : Math.max(3, estimateRows(file)) * LINE_HEIGHT);
     entry.section.style.containIntrinsicSize = `auto ${guess}px`;
-    this.renderBody(entry);
+    this.fill(entry);
   }
 
   /**
+   * (Re)build a file's body; rows only when the file is near the viewport.
    * @private
    * @param {Entry} entry
    */
-  renderBody(entry) {
-    const file = this.store.files.get(entry.path);
-    if (!file) return;
-    const ui = this.store.ui.get(entry.path);
-    const collapsed = Boolean(ui?.collapsed);
-    entry.body.hidden = collapsed;
-    const kept = keepElements(entry.body);
-    const { parts, table } = renderFileParts(file, ui, this.context);
-    const wanted = table && !collapsed;
-    entry.mounted = wanted && (entry.mounted || entry.near);
-    if (wanted) {
-      if (entry.mounted) {
-        const rows = buildRows(file, ui);
-        let max = maxLineNumber(file);
-        if (ui) for (const n of ui.expanded.keys()) max = Math.max(max, n);
-        const render = this.store.view.layout === "split" ? renderSplit : renderUnified;
-        parts.push(h("div", { className: "diff-wrap" }, [render(rows, max)]));
-      } else {
-        parts.push(this.placeholder(entry, file));
-      }
-    }
-    entry.body.replaceChildren(...parts);
-    restoreKept(entry.body, kept);
-  }
-
-  /**
-   * @private
-   * @param {Entry} entry
-   * @param {import("../protocol.js").FileDiff} file
-   * @returns {HTMLDivElement}
-   */
-  placeholder(entry, file) {
-    const box = h("div", { className: "diff-placeholder", attrs: { "aria-hidden": "true" } });
-    const measured = entry.measured;
-    const fits = measured && measured.digest === (file.digest ?? "") && measured.layout === this.store.view.layout;
-    const height = fits && measured ? measured.height : estimateRows(file) * LINE_HEIGHT;
-    box.style.height = `${height}px`;
-    return box;
+  fill(entry) {
+    entry.mounted = renderBody(entry, this.store, this.context);
   }
 
   /**
@@ -253,7 +220,7 @@ export class FileList {
    */
   mount(entry) {
     entry.mounted = true;
-    this.renderBody(entry);
+    this.fill(entry);
   }
 
   /**
@@ -293,39 +260,8 @@ export class FileList {
     this.mutate(() => {
       for (const entry of due) {
         entry.mounted = false;
-        this.renderBody(entry);
+        this.fill(entry);
       }
     });
-  }
-
-  /**
-   * Turn clicks on action buttons into `backloop:*` events for the app to handle.
-   * @private
-   * @param {MouseEvent} event
-   */
-  onClick(event) {
-    const target = /** @type {Element} */ (event.target);
-    const control = /** @type {HTMLButtonElement|null} */ (target.closest("button[data-action]"));
-    const section = /** @type {HTMLElement|null} */ (control?.closest("section.file"));
-    if (!control || !section || !this.root.contains(section)) return;
-    const path = section.dataset.path ?? "";
-    const { action, start, end } = control.dataset;
-    if (action === "toggle") {
-      const collapsed = !this.store.ui.get(path)?.collapsed;
-      this.emit("toggle-collapse", { path, collapsed });
-    } else if (action === "expand") {
-      this.emit("expand", { path, start: Number(start), end: Number(end) });
-    } else if (action === "load") {
-      this.emit("load-file", { path });
-    }
-  }
-
-  /**
-   * @private
-   * @param {string} name
-   * @param {object} detail
-   */
-  emit(name, detail) {
-    this.root.dispatchEvent(new CustomEvent(`backloop:${name}`, { detail, bubbles: true }));
   }
 }

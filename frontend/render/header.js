@@ -49,6 +49,8 @@ export class Header {
       this.connectionLabel,
     ]);
     this.connection.dataset.connection = "closed";
+    /** @type {HTMLElement} the connection indicator, then the verdict buttons */
+    this.actions = h("div", { className: "topbar-actions" }, [this.connection]);
 
     this.totals = h("span", { className: "totals" });
     this.unified = button("Unified", { className: "seg", data: { layout: "unified" } });
@@ -70,7 +72,7 @@ export class Header {
     root.append(
       h("div", { className: "topbar-row" }, [
         h("div", { className: "review-heading" }, [this.title, this.state, this.agent]),
-        this.connection,
+        this.actions,
       ]),
       h("div", { className: "topbar-row toolbar" }, [
         h("div", { className: "review-meta" }, [this.repo, this.compare, this.description]),
@@ -122,7 +124,7 @@ export class Header {
     const state = review.state ?? "open";
     this.state.hidden = false;
     this.state.textContent = state === "changes_requested" ? "Changes requested" : state[0].toUpperCase() + state.slice(1);
-    this.state.dataset.state = state;
+    this.state.dataset.reviewState = state;
     const agent = review.agent ?? "idle";
     this.agent.hidden = agent === "idle";
     this.agent.dataset.agent = agent;

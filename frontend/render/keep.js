@@ -46,8 +46,9 @@ export function keepElements(body) {
  */
 export function restoreKept(body, kept) {
   for (const { node, key, focused, selection } of kept) {
-    const row = key ? body.querySelector(`tr[data-key="${CSS.escape(key)}"]`) : null;
-    if (row && node instanceof HTMLTableRowElement) row.after(node);
+    const row = key && key !== "top" ? body.querySelector(`tr[data-key="${CSS.escape(key)}"]`) : null;
+    if (key === "top") body.prepend(node);
+    else if (row && node instanceof HTMLTableRowElement) row.after(node);
     else if (node instanceof HTMLTableRowElement) {
       let tbody = body.querySelector("tbody");
       if (!tbody) {

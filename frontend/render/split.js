@@ -1,5 +1,5 @@
 // The split layout: old side on the left, new side on the right; deletions face the additions after them.
-import { fillCode, fillNumber, gapRow, lineKey, diffTable } from "./cells.js";
+import { fillCode, fillNumber, gapRow, lineKey, diffTable, commentButton } from "./cells.js";
 import { pairRows } from "../rows.js";
 
 /**
@@ -41,7 +41,9 @@ function fillSide(numberCell, codeCell, row, side) {
     numberCell.classList.add(name);
     codeCell.classList.add(name);
   }
-  fillNumber(numberCell, side === "old" ? row.line.old : row.line.new);
+  const number = side === "old" ? row.line.old : row.line.new;
+  fillNumber(numberCell, number);
+  if (number != null && (side === "new" || row.line.kind === "del")) codeCell.append(commentButton(side, number));
   fillCode(codeCell, row.line);
 }
 

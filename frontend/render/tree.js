@@ -34,11 +34,11 @@ export class FileTree {
     );
     this.filter.addEventListener("input", () => this.applyFilter());
     this.list.addEventListener("click", (event) => {
-      const link = /** @type {Element} */ (event.target).closest("a[data-path]");
+      const link = /** @type {Element} */ (event.target).closest("a[data-file]");
       if (!(link instanceof HTMLAnchorElement) || event.button !== 0 || event.metaKey || event.ctrlKey) return;
       event.preventDefault();
-      this.select(link.dataset.path ?? "");
-      root.dispatchEvent(new CustomEvent("backloop:reveal", { detail: { path: link.dataset.path }, bubbles: true }));
+      this.select(link.dataset.file ?? "");
+      root.dispatchEvent(new CustomEvent("backloop:reveal", { detail: { path: link.dataset.file }, bubbles: true }));
     });
   }
 
@@ -105,7 +105,7 @@ export class FileTree {
     const file = this.store.files.get(path);
     if (!file) return undefined;
     const item = h("li", {}, [this.link(file)]);
-    item.dataset.path = path;
+    item.dataset.file = path;
     const old = this.items.get(path);
     if (old) {
       if (old.querySelector("a[aria-current]")) item.firstElementChild?.setAttribute("aria-current", "true");
@@ -156,7 +156,7 @@ export class FileTree {
         file.deletions ? h("span", { className: "count-del", text: `\u2212${file.deletions}` }) : null,
       ]),
     ]);
-    link.dataset.path = file.path;
+    link.dataset.file = file.path;
     return link;
   }
 

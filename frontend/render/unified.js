@@ -1,5 +1,5 @@
 // The unified layout: old and new line numbers, then the code, one row per diff line.
-import { fillCode, fillNumber, gapRow, lineKey, diffTable } from "./cells.js";
+import { fillCode, fillNumber, gapRow, lineKey, diffTable, commentButton } from "./cells.js";
 
 /**
  * @typedef {import("../rows.js").Row} Row
@@ -44,6 +44,8 @@ export function renderUnified(rows, maxNumber) {
     const cells = tr.cells;
     fillNumber(cells[0], line.old);
     fillNumber(cells[1], line.new);
+    if (line.new != null) cells[2].append(commentButton("new", line.new));
+    else if (line.old != null) cells[2].append(commentButton("old", line.old));
     fillCode(cells[2], line);
     body.append(tr);
   }

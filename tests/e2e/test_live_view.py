@@ -54,7 +54,7 @@ def test_live_view_lists_changed_files(repo: E2ERepo, start_server: StartServer,
     expect(row(page, "notes.txt", "o50")).to_contain_text("line 50")
     expect(row(page, "app.py", "n14")).to_have_class(re.compile(r"\bline-add\b"))
     expect(page.locator(".totals")).to_contain_text("2 files changed")
-    expect(page.locator("#sidebar a[data-path]")).to_have_count(2)
+    expect(page.locator("#sidebar a[data-file]")).to_have_count(2)
     expect(page.locator(".review-compare")).to_contain_text("work tree")
 
 
@@ -84,12 +84,12 @@ def test_untracked_file_appears_and_disappears(repo: E2ERepo, start_server: Star
     expect(new).to_be_visible()
     expect(new).to_contain_text("Written after the page was opened.")
     expect(new.locator(".badge-untracked")).to_be_visible()
-    expect(page.locator('#sidebar a[data-path="docs/new_page.md"]')).to_be_visible()
+    expect(page.locator('#sidebar a[data-file="docs/new_page.md"]')).to_be_visible()
     expect(page.locator(".totals")).to_contain_text("2 files changed")
 
     repo.delete("docs/new_page.md")
     expect(new).to_have_count(0)
-    expect(page.locator('#sidebar a[data-path="docs/new_page.md"]')).to_have_count(0)
+    expect(page.locator('#sidebar a[data-file="docs/new_page.md"]')).to_have_count(0)
     expect(page.locator(".totals")).to_contain_text("1 file changed")
 
 

@@ -1,0 +1,90 @@
+// One file's body: notices and messages, the diff table (only when the file is near the viewport, else a
+// placeholder of about its height), the threads under their lines, and the kept elements (open forms).
+import { h } from "./dom.js";
+import { renderFileParts } from "./file.js";
+import { renderUnified } from "./unified.js";
+import { renderSplit } from "./split.js";
+import { buildRows, estimateRows, maxLineNumber } from "../rows.js";
+import { keepElements, restoreKept } from "./keep.js";
+
+/**
+ * @typedef {import("../store.js").Store} Store
+ * @typedef {import("../protocol.js").FileDiff} FileDiff
+ * @typedef {import("./file.js").FileContext & {threads: import("./threads.js").Threads}} BodyContext
+ * @typedef {{path: string, section: HTMLElement, body: HTMLDivElement, mounted: boolean, near: boolean,
+ *   measured: {digest: string, layout: string, height: number}|null}} Entry
+ */
+
+/** Row height in px (keep in sync with --line-height in style.css). */
+export const LINE_HEIGHT = 20;
+
+/**
+ * Run a DOM change in `container` and give focus back to the element that had it, if it is still there.
+ * @param {HTMLElement} container
+ * @param {() => void} change
+ */
+function keepingFocus(container, change) {
+  const active = document.activeElement;
+  const inside = active instanceof HTMLElement && container.contains(active);
+  change();
+  if (inside && active.isConnected && document.activeElement !== active) active.focus({ preventScroll: true });
+}
+
+/**
+ * @param {Entry} entry
+ * @param {FileDiff} file
+ * @param {string} layout
+ * @returns {HTMLDivElement}
+ */
+function placeholder(entry, file, layout) {
+  const box = h("div", { className: "diff-placeholder", attrs: { "aria-hidden": "true" } });
+  const measured = entry.measured;
+  const fits = measured && measured.digest === (file.digest ?? "") && measured.layout === layout;
+  box.style.height = `${fits && measured ? measured.height : estimateRows(file) * LINE_HEIGHT}px`;
+  return box;
+}
+
+/**
+ * Put the file's threads in its body.
+ * @param {Store} store
+ * @param {BodyContext} context
+ * @param {Entry} entry
+ */
+export function placeThreads(store, context, entry) {
+  const columns = store.view.layout === "split" ? 4 : 3;
+  keepingFocus(entry.body, () => context.threads.place(entry.body, store.comments.on(entry.path), columns));
+}
+
+/**
+ * Rebuild a file's body from the store. Rows are built when the entry is mounted or near the viewport.
+ * @param {Entry} entry
+ * @param {Store} store
+ * @param {BodyContext} context
+ * @returns {boolean} whether the diff rows are in the DOM now
+ */
+export function renderBody(entry, store, context) {
+  const file = store.files.get(entry.path);
+  if (!file) return false;
+  const ui = store.ui.get(entry.path);
+  const collapsed = Boolean(ui?.collapsed);
+  entry.body.hidden = collapsed;
+  const { parts, table } = renderFileParts(file, ui, context);
+  const wanted = table && !collapsed;
+  const mounted = wanted && (entry.mounted || entry.near);
+  if (mounted) {
+    const rows = buildRows(file, ui);
+    let max = maxLineNumber(file);
+    if (ui) for (const n of ui.expanded.keys()) max = Math.max(max, n);
+    const render = store.view.layout === "split" ? renderSplit : renderUnified;
+    parts.push(h("div", { className: "diff-wrap" }, [render(rows, max)]));
+  } else if (wanted) {
+    parts.push(placeholder(entry, file, store.view.layout));
+  }
+  keepingFocus(entry.body, () => {
+    const kept = keepElements(entry.body);
+    entry.body.replaceChildren(...parts);
+    restoreKept(entry.body, kept);
+    context.threads.place(entry.body, store.comments.on(entry.path), store.view.layout === "split" ? 4 : 3);
+  });
+  return mounted;
+}
