@@ -1,0 +1,225 @@
+"""The real CLI as a subprocess: clear failures, the printed URL, and a prompt stop on SIGINT / SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+from websockets.sync.client import ClientConnection, connect
+
+from tests.conftest import MakeRepo
+
+URL = re.compile(r"^http://127\.0\.0\.1:(\d+)/review/([0-9a-f]{24})/view\?(.+)$")
+START_TIMEOUT_S = 20.0
+STOP_BOUND_S = 2.0
+
+
+def _env(state_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(BACKLOOP_STATE_DIR=str(state_dir), PYTHONUNBUFFERED="1")
+    return env
+
+
+def run_cli(tmp_path: Path, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "backloop", *args], capture_output=True, text=True,
+                          env=_env(tmp_path / "state"), timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+
+
+class Server:
+    def __init__(self, proc: subprocess.Popen[str], url: str) -> None:
+        self.proc = proc
+        self.url = url
+        match = URL.match(url)
+        assert match, url
+        self.port = int(match.group(1))
+        self.review_id = match.group(2)
+        self.query = match.group(3)
+
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/review/{self.review_id}/ws?{self.query}"
+
+
+@contextmanager
+def server(tmp_path: Path, *args: str, command: tuple[str, ...] = ("-m", "backloop", "server")) -> Iterator[Server]:
+    proc = subprocess.Popen([sys.executable, *command, "--port", "0", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=_env(tmp_path / "state"))
+    try:
+        assert proc.stdout is not None
+        url = _read_url(proc)
+        yield Server(proc, url)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def _read_url(proc: subprocess.Popen[str]) -> str:
+    """The URL line the server prints; stdout is read in a thread so that a silent server cannot hang the test."""
+    assert proc.stdout is not None and proc.stderr is not None
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump(stream: IO[str]) -> None:
+        for line in stream:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, args=(proc.stdout,), daemon=True).start()
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        if line is None:
+            raise AssertionError(f"the server exited ({proc.wait()}): {proc.stderr.read()}")
+        if line.startswith("http://"):
+            return line.strip()
+    raise AssertionError(f"no URL within {START_TIMEOUT_S} s")
+
+
+def ws_receive(ws: ClientConnection) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(ws.recv(timeout=10))
+    return data
+
+
+# ---- failures ----------------------------------------------------------------------------------------------------
+
+
+def test_not_a_git_repository(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    result = run_cli(tmp_path, "server", "--repo", str(plain), "--port", "0")
+    assert result.returncode == 2
+    assert "is not inside a git work tree" in result.stderr and str(plain) in result.stderr
+    assert result.stdout == ""
+    missing = run_cli(tmp_path, "server", "--repo", str(tmp_path / "missing"), "--port", "0")
+    assert missing.returncode == 2 and "is not a directory" in missing.stderr
+
+
+def test_option_like_revision(make_repo: MakeRepo, tmp_path: Path) -> None:
+    repo = make_repo({"a.txt": "a\n"})
+    target = tmp_path / "x"
+    for flag in (f"--since=--output={target}", f"--commit=--output={target}", f"--range=--output={target}..HEAD"):
+        result = run_cli(tmp_path, "server", "--repo", str(repo.root), "--port", "0", flag)
+        assert result.returncode == 2, flag
+        assert "is not a valid git revision" in result.stderr
+    assert not target.exists()
+
+
+def test_port_in_use(make_repo: MakeRepo, tmp_path: Path) -> None:
+    repo = make_repo({"a.txt": "a\n"})
+    with closing(socket.socket()) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_cli(tmp_path, "server", "--repo", str(repo.root), "--port", str(port))
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="cli.run_server validates --since/--commit/--range only syntactically; a "
+                                       "revision that does not exist (or --commit HEAD in a repository without "
+                                       "commits) starts the server anyway, and the error shows only on the page")
+@pytest.mark.parametrize("flag", ["--since=nope", "--commit=HEAD"])
+def test_unknown_revision_fails_at_start(make_repo: MakeRepo, tmp_path: Path, flag: str) -> None:
+    repo = make_repo()  # no commits: neither revision exists
+    with server(tmp_path, "--repo", str(repo.root), flag) as srv:
+        srv.proc.send_signal(signal.SIGTERM)
+        srv.proc.wait(10)
+    raise AssertionError("the server started")
+
+
+# ---- serving -----------------------------------------------------------------------------------------------------
+
+
+def test_prints_the_url_and_serves_it(make_repo: MakeRepo, tmp_path: Path) -> None:
+    repo = make_repo({"a.txt": "a\n"})
+    repo.write("a.txt", "b\n")
+    with server(tmp_path, "--repo", str(repo.root / ".")) as srv:
+        assert srv.query == "since=HEAD&live=true"
+        with urllib.request.urlopen(srv.url, timeout=10) as response:
+            assert response.status == 200
+            assert "script-src 'self'" in response.headers["content-security-policy"]
+        with connect(srv.ws_url()) as ws:
+            hello = ws_receive(ws)
+            assert hello["type"] == "hello" and hello["review"]["repo"] == str(repo.root)
+            snapshot = ws_receive(ws)
+            assert [f["path"] for f in snapshot["files"]] == ["a.txt"]
+
+
+@pytest.mark.parametrize(("flag", "query"), [("--commit=HEAD", "commit=HEAD&live=false"),
+                                             ("--range=HEAD~1..HEAD", "range=HEAD~1..HEAD&live=false"),
+                                             ("--since=HEAD~1", "since=HEAD~1&live=true")])
+def test_view_flags(make_repo: MakeRepo, tmp_path: Path, flag: str, query: str) -> None:
+    repo = make_repo({"a.txt": "a\n"})
+    repo.write("a.txt", "b\n")
+    repo.commit("b")
+    with server(tmp_path, "--repo", str(repo.root), flag) as srv:
+        assert urllib.parse.unquote(srv.query) == query
+
+
+def test_the_server_console_script_form(make_repo: MakeRepo, tmp_path: Path) -> None:
+    """``uvx --from backloop server``: the ``server`` entry point takes the same flags."""
+    repo = make_repo({"a.txt": "a\n"})
+    code = "import sys; from backloop.cli import server_main; sys.exit(server_main())"
+    with server(tmp_path, "--repo", str(repo.root), command=("-c", code)) as srv:
+        assert srv.query == "since=HEAD&live=true"
+
+
+def _stop_with_open_websocket(tmp_path: Path, make_repo: MakeRepo, sig: signal.Signals) -> tuple[float, int, str]:
+    """Start a server, connect a websocket client, send ``sig``: (seconds until exit, exit code, stderr)."""
+    repo = make_repo({"a.txt": "a\n"})
+    repo.write("a.txt", "b\n")
+    with server(tmp_path, "--repo", str(repo.root)) as srv, connect(srv.ws_url()) as ws:
+        assert ws_receive(ws)["type"] == "hello"
+        assert ws_receive(ws)["type"] == "snapshot"
+        started = time.monotonic()
+        srv.proc.send_signal(sig)
+        try:
+            code = srv.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"still running 10 s after {sig.name}") from None
+        elapsed = time.monotonic() - started
+        assert srv.proc.stderr is not None
+        return elapsed, code, srv.proc.stderr.read()
+
+
+SIGNALS = pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+
+
+@SIGNALS
+def test_signal_stops_the_server_within_two_seconds_with_an_open_websocket(make_repo: MakeRepo, tmp_path: Path,
+                                                                            sig: signal.Signals) -> None:
+    elapsed, code, _ = _stop_with_open_websocket(tmp_path, make_repo, sig)
+    assert elapsed < STOP_BOUND_S, f"{sig.name} took {elapsed:.2f} s"
+    assert code in (0, -sig, 128 + sig)
+
+
+@pytest.mark.xfail(strict=True, reason="uvicorn re-raises the captured signal when serve() returns: SIGINT then "
+                                       "cancels run_server inside Runtime.close() (KeyboardInterrupt traceback on "
+                                       "stderr) and SIGTERM kills the process outright, so Runtime.close() "
+                                       "(hub, broker flush, store close) never completes; the SQLite WAL is left")
+@SIGNALS
+def test_signal_shutdown_is_clean(make_repo: MakeRepo, tmp_path: Path, sig: signal.Signals) -> None:
+    _, code, stderr = _stop_with_open_websocket(tmp_path, make_repo, sig)
+    assert "Traceback" not in stderr, stderr
+    assert not (tmp_path / "state" / "backloop.db-wal").exists()  # the store was closed
+    assert code == 0
