@@ -124,7 +124,8 @@ function main() {
     if (existing) return existing.focus();
     let anchor = row;
     while (anchor.nextElementSibling?.matches(".thread-row")) anchor = anchor.nextElementSibling;
-    const form = commentFormRow({ path, side, line, key: row.dataset.key, columns: row.closest("table").rows[0].cells.length });
+    const columns = row.closest("table")?.classList.contains("diff-split") ? 4 : 3;
+    const form = commentFormRow({ path, side, line, key: row.dataset.key, columns });
     anchor.after(form);
     form.querySelector("textarea")?.focus();
   });

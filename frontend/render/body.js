@@ -76,7 +76,7 @@ export function renderBody(entry, store, context) {
     let max = maxLineNumber(file);
     if (ui) for (const n of ui.expanded.keys()) max = Math.max(max, n);
     const render = store.view.layout === "split" ? renderSplit : renderUnified;
-    parts.push(h("div", { className: "diff-wrap" }, [render(rows, max)]));
+    parts.push(render(rows, max));
   } else if (wanted) {
     parts.push(placeholder(entry, file, store.view.layout));
   }

@@ -88,20 +88,54 @@ export function gapRow(gap, numberColumns, codeColumns) {
   return row;
 }
 
+/** Rows per table chunk: off-screen chunks skip layout (content-visibility), so huge files stay usable. */
+export const CHUNK_ROWS = 250;
+
 /**
- * A table with fixed column widths; line-number columns sized for the largest number shown.
- * @param {string} layout
- * @param {number} maxNumber
- * @param {string[]} columns class names of the <col>s
- * @returns {HTMLTableElement}
+ * Diff rows in tables of at most CHUNK_ROWS rows each, with the same fixed column widths, in one wrapper.
  */
-export function diffTable(layout, maxNumber, columns) {
-  const table = h("table", { className: `diff diff-${layout}` });
-  table.style.setProperty("--num-chars", String(Math.max(3, String(maxNumber).length)));
-  const colgroup = h("colgroup");
-  for (const name of columns) colgroup.append(h("col", { className: name }));
-  table.append(colgroup);
-  return table;
+export class ChunkedTable {
+  /**
+   * @param {string} layout
+   * @param {number} maxNumber the largest line number shown, to size the number columns
+   * @param {string[]} columns class names of the <col>s
+   */
+  constructor(layout, maxNumber, columns) {
+    this.layout = layout;
+    this.columns = columns;
+    this.wrap = h("div", { className: "diff-wrap" });
+    this.wrap.style.setProperty("--num-chars", String(Math.max(3, String(maxNumber).length)));
+    /** @type {HTMLTableSectionElement|null} */
+    this.body = null;
+    this.count = 0;
+  }
+
+  /** @param {HTMLTableRowElement} row */
+  add(row) {
+    if (!this.body || this.count >= CHUNK_ROWS) this.chunk();
+    /** @type {HTMLTableSectionElement} */ (this.body).append(row);
+    this.count += 1;
+  }
+
+  /** @returns {HTMLDivElement} */
+  finish() {
+    const last = /** @type {HTMLElement|null} */ (this.wrap.lastElementChild);
+    if (last) last.style.containIntrinsicSize = `auto ${this.count * 20}px`;
+    return this.wrap;
+  }
+
+  /** @private */
+  chunk() {
+    const table = h("table", { className: `diff diff-${this.layout}` });
+    const colgroup = h("colgroup");
+    for (const name of this.columns) colgroup.append(h("col", { className: name }));
+    this.body = document.createElement("tbody");
+    table.append(colgroup, this.body);
+    const chunk = h("div", { className: "diff-chunk" }, [table]);
+    chunk.style.containIntrinsicSize = `auto ${CHUNK_ROWS * 20}px`;
+    this.wrap.append(chunk);
+    this.count = 0;
+  }
 }
 
 /** @type {HTMLButtonElement|null} */

@@ -1,5 +1,5 @@
 // The split layout: old side on the left, new side on the right; deletions face the additions after them.
-import { fillCode, fillNumber, gapRow, lineKey, diffTable, commentButton } from "./cells.js";
+import { fillCode, fillNumber, gapRow, lineKey, ChunkedTable, commentButton } from "./cells.js";
 import { pairRows } from "../rows.js";
 
 /**
@@ -51,15 +51,14 @@ function fillSide(numberCell, codeCell, row, side) {
  * Render rows as a split diff table.
  * @param {Row[]} rows
  * @param {number} maxNumber
- * @returns {HTMLTableElement}
+ * @returns {HTMLDivElement}
  */
 export function renderSplit(rows, maxNumber) {
-  const table = diffTable("split", maxNumber, ["col-num", "col-code", "col-num", "col-code"]);
-  const body = document.createElement("tbody");
+  const table = new ChunkedTable("split", maxNumber, ["col-num", "col-code", "col-num", "col-code"]);
   const proto = rowTemplate();
   for (const item of pairRows(rows)) {
     if (item.type === "gap") {
-      body.append(gapRow(item.gap, 1, 3));
+      table.add(gapRow(item.gap, 1, 3));
       continue;
     }
     const tr = /** @type {HTMLTableRowElement} */ (proto.cloneNode(true));
@@ -70,8 +69,7 @@ export function renderSplit(rows, maxNumber) {
     const cells = tr.cells;
     fillSide(cells[0], cells[1], item.left, "old");
     fillSide(cells[2], cells[3], item.right, "new");
-    body.append(tr);
+    table.add(tr);
   }
-  table.append(body);
-  return table;
+  return table.finish();
 }

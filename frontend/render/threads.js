@@ -113,6 +113,7 @@ export class Threads {
    */
   place(body, comments, columns) {
     for (const old of body.querySelectorAll(":scope .thread-row, :scope > .file-threads")) old.remove();
+    for (const cell of body.querySelectorAll("tr[data-keep] > td.thread-cell")) cell.setAttribute("colspan", String(columns));
     /** @type {HTMLElement[]} */
     const loose = [];
     /** @type {Map<Element, HTMLElement[]>} */

@@ -1,5 +1,5 @@
 // The unified layout: old and new line numbers, then the code, one row per diff line.
-import { fillCode, fillNumber, gapRow, lineKey, diffTable, commentButton } from "./cells.js";
+import { fillCode, fillNumber, gapRow, lineKey, ChunkedTable, commentButton } from "./cells.js";
 
 /**
  * @typedef {import("../rows.js").Row} Row
@@ -25,15 +25,14 @@ function rowTemplate() {
  * Render rows as a unified diff table.
  * @param {Row[]} rows
  * @param {number} maxNumber
- * @returns {HTMLTableElement}
+ * @returns {HTMLDivElement}
  */
 export function renderUnified(rows, maxNumber) {
-  const table = diffTable("unified", maxNumber, ["col-num", "col-num", "col-code"]);
-  const body = document.createElement("tbody");
+  const table = new ChunkedTable("unified", maxNumber, ["col-num", "col-num", "col-code"]);
   const proto = rowTemplate();
   for (const row of rows) {
     if (row.type === "gap") {
-      body.append(gapRow(row, 2, 1));
+      table.add(gapRow(row, 2, 1));
       continue;
     }
     const { line } = row;
@@ -47,8 +46,7 @@ export function renderUnified(rows, maxNumber) {
     if (line.new != null) cells[2].append(commentButton("new", line.new));
     else if (line.old != null) cells[2].append(commentButton("old", line.old));
     fillCode(cells[2], line);
-    body.append(tr);
+    table.add(tr);
   }
-  table.append(body);
-  return table;
+  return table.finish();
 }
