@@ -33,6 +33,26 @@ function on(target, name, handler) {
   target.addEventListener(name, (event) => handler(/** @type {CustomEvent} */ (event).detail));
 }
 
+/**
+ * Drop repeated per-file changes from a batch (the DOM is rebuilt from the store, so once is enough).
+ * @param {import("./store.js").Change[]} changes
+ * @returns {import("./store.js").Change[]}
+ */
+function coalesce(changes) {
+  const seen = new Set();
+  return changes.filter((change) => {
+    if (!("path" in change)) return true;
+    if (change.type === "removed") {
+      for (const type of ["file", "ui"]) seen.delete(`${type}\0${change.path}`);
+      return true;
+    }
+    const key = `${change.type === "lines" ? "ui" : change.type}\0${change.path}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 function main() {
   const id = reviewIdFromPath(location.pathname);
   const topbar = need("#topbar");
@@ -65,7 +85,8 @@ function main() {
   /** @type {Map<string, string>} digests of too-large files already asked for again */
   const reloaded = new Map();
 
-  on(store, "backloop:change", ({ changes }) => {
+  /** @param {import("./store.js").Change[]} changes */
+  const render = (changes) => {
     notices.update(changes);
     header.update(changes);
     verdict.update(changes);
@@ -86,6 +107,14 @@ function main() {
         transport.send({ type: "load_file", path: file.path });
       }
     }
+  };
+  // The store takes every message at once; the DOM follows once per frame, so a burst of updates (say, the
+  // highlighted versions of a thousand files) costs one layout per frame, not one per message.
+  /** @type {import("./store.js").Change[]} */
+  let due = [];
+  on(store, "backloop:change", ({ changes }) => {
+    if (!due.length) requestAnimationFrame(() => render(coalesce(due.splice(0))));
+    due.push(...changes);
   });
 
   on(transport, "backloop:connecting", () => store.setConnection(transport.everOpened ? "reconnecting" : "closed"));

@@ -18,6 +18,9 @@ import { renderBody, placeThreads, LINE_HEIGHT } from "./body.js";
 /** Height in px of a file header (roughly, for size estimates). */
 const HEADER_HEIGHT = 46;
 const NEAR_MARGIN = "1500px 0px";
+/** Sections built at once for a first snapshot, then per task. */
+const FIRST_BATCH = 60;
+const LATER_BATCH = 300;
 const FAR_MARGIN = "6000px 0px";
 
 export class FileList {
@@ -34,6 +37,7 @@ export class FileList {
     this.entries = new Map();
     /** @type {WeakMap<Element, Entry>} */
     this.bySection = new WeakMap();
+    this.batching = false;
     this.status = h("p", { className: "files-status", text: "Loading diff\u2026", attrs: { role: "status" } });
     root.append(this.status);
     this.near = new IntersectionObserver((items) => this.onNear(items), { rootMargin: NEAR_MARGIN });
@@ -117,19 +121,26 @@ export class FileList {
   }
 
   /**
-   * Put sections in store order, creating missing ones and re-rendering `changed` ones.
+   * Put sections in store order, creating missing ones and re-rendering `changed` ones. A big first snapshot
+   * is built in batches: the first screens now, the rest in later tasks, so the page paints early.
    * @private
    * @param {Set<string>} changed
+   * @param {number} [limit] create at most this many sections in this call
    */
-  reconcile(changed) {
-    const initial = this.entries.size === 0;
-    /** @type {Element|null} */
+  reconcile(changed, limit = this.entries.size === 0 ? FIRST_BATCH : Infinity) {
+    let budget = this.entries.size === 0 ? window.innerHeight * 2 : 0;
+    /** @type {Element} */
     let previous = this.status;
-    let budget = initial ? window.innerHeight * 2 : 0;
-    const fragment = document.createDocumentFragment();
+    let created = 0;
+    let more = false;
     for (const path of this.store.order) {
       let entry = this.entries.get(path);
       if (!entry) {
+        if (created >= limit) {
+          more = true;
+          break;
+        }
+        created += 1;
         entry = this.create(path);
         const file = this.store.files.get(path);
         if (budget > 0 && file) {
@@ -137,19 +148,24 @@ export class FileList {
           budget -= (estimateRows(file) + 2) * LINE_HEIGHT;
         }
         this.renderFile(path);
+        this.near.observe(entry.section);
+        this.far.observe(entry.section);
       } else if (changed.has(path)) {
         this.renderFile(path);
       }
-      if (initial) fragment.append(entry.section);
-      else if (previous.nextElementSibling !== entry.section) previous.after(entry.section);
+      if (previous.nextElementSibling !== entry.section) previous.after(entry.section);
       previous = entry.section;
     }
-    if (initial) this.root.append(fragment);
-    for (const entry of this.entries.values()) {
-      this.near.observe(entry.section);
-      this.far.observe(entry.section);
+    if (more && !this.batching) {
+      this.batching = true;
+      setTimeout(() => {
+        this.batching = false;
+        this.mutate(() => this.reconcile(new Set(), LATER_BATCH));
+        this.updateStatus();
+      }, 0);
     }
   }
+
 
   /**
    * @private
