@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from backloop.config import Settings, default_state_dir
+from backloop.diff.resolve import resolve
 from backloop.git.repo import GitError, Repo
 from backloop.review.store import StoreError
 from backloop.runtime import Runtime
@@ -45,6 +46,7 @@ async def run_server(args: argparse.Namespace) -> int:
     try:
         spec = _spec(args)
         repo = await Repo.open(Path(args.repo))
+        await resolve(repo, spec)  # an unknown revision is an error now, not only later on the page
     except (ViewError, GitError) as exc:
         print(f"backloop: {exc}", file=sys.stderr)
         return 2

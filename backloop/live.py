@@ -140,7 +140,7 @@ class DiffView:
             self._pending_full = True
             self._wake.set()
             return
-        spec = set(paths)
+        spec = {self._outer_path(p) for p in paths}
         for p in paths:
             fd = self.files.get(p)
             if fd is not None and fd.old_path and fd.old_path != p:
@@ -161,6 +161,15 @@ class DiffView:
                 patches[fp.path] = fp
                 spec.add(fp.path)
         await self._apply(patches, spec)
+
+    def _outer_path(self, path: str) -> str:
+        """A path inside a submodule's work tree stands for the submodule (a tracked path that has children)."""
+        cut = path.find("/")
+        while cut != -1:
+            if path[:cut] in self._tracked:
+                return path[:cut]
+            cut = path.find("/", cut + 1)
+        return path
 
     def _read_untracked(self, paths: list[str]) -> list[FilePatch]:
         result = []

@@ -6,15 +6,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-
-import uvicorn
+from collections.abc import Callable
 
 from backloop.config import Settings
 from backloop.hub import Hub
 from backloop.review.session import Review, Reviews
 from backloop.review.store import Store
 from backloop.web.app import create_app
-from backloop.web.serve import bind, make_server
+from backloop.web.serve import Server, bind, make_server
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +25,9 @@ class Runtime:
         self.reviews = Reviews(self.store)
         self.hub = Hub(self.reviews)
         self.port: int | None = None
-        self._server: uvicorn.Server | None = None
+        self._server: Server | None = None
+        self.on_signal: Callable[[], None] | None = None
+        """Called when SIGINT/SIGTERM asks the web server to stop (the MCP process then exits as a whole)."""
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
@@ -48,6 +49,7 @@ class Runtime:
             assert sock is not None
             port: int = sock.getsockname()[1]
             server = make_server(create_app(self.reviews, self.hub, self.settings.host, port))
+            server.on_signal = self.on_signal
             self._server = server
             self._task = asyncio.create_task(server.serve(sockets=[sock]))
             while not server.started:

@@ -50,3 +50,9 @@ def make_repo(tmp_path: Path) -> Iterator[MakeRepo]:
         return repo
 
     yield make
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API keeps an event loop running in the main thread for the rest of
+    the session (its browser is session-scoped), and tests that call asyncio.run() cannot run after that."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

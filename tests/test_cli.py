@@ -135,16 +135,15 @@ def test_port_in_use(make_repo: MakeRepo, tmp_path: Path) -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="cli.run_server validates --since/--commit/--range only syntactically; a "
-                                       "revision that does not exist (or --commit HEAD in a repository without "
-                                       "commits) starts the server anyway, and the error shows only on the page")
-@pytest.mark.parametrize("flag", ["--since=nope", "--commit=HEAD"])
-def test_unknown_revision_fails_at_start(make_repo: MakeRepo, tmp_path: Path, flag: str) -> None:
+@pytest.mark.parametrize(("flag", "message"), [
+    ("--since=nope", "unknown since 'nope'"),
+    ("--commit=HEAD", "the repository has no commits yet"),
+])
+def test_unknown_revision_fails_at_start(make_repo: MakeRepo, tmp_path: Path, flag: str, message: str) -> None:
     repo = make_repo()  # no commits: neither revision exists
-    with server(tmp_path, "--repo", str(repo.root), flag) as srv:
-        srv.proc.send_signal(signal.SIGTERM)
-        srv.proc.wait(10)
-    raise AssertionError("the server started")
+    result = run_cli(tmp_path, "server", "--repo", str(repo.root), flag)
+    assert result.returncode == 2
+    assert message in result.stderr
 
 
 # ---- serving -----------------------------------------------------------------------------------------------------
@@ -213,10 +212,6 @@ def test_signal_stops_the_server_within_two_seconds_with_an_open_websocket(make_
     assert code in (0, -sig, 128 + sig)
 
 
-@pytest.mark.xfail(strict=True, reason="uvicorn re-raises the captured signal when serve() returns: SIGINT then "
-                                       "cancels run_server inside Runtime.close() (KeyboardInterrupt traceback on "
-                                       "stderr) and SIGTERM kills the process outright, so Runtime.close() "
-                                       "(hub, broker flush, store close) never completes; the SQLite WAL is left")
 @SIGNALS
 def test_signal_shutdown_is_clean(make_repo: MakeRepo, tmp_path: Path, sig: signal.Signals) -> None:
     _, code, stderr = _stop_with_open_websocket(tmp_path, make_repo, sig)

@@ -132,6 +132,14 @@ def settings_from_env() -> Settings:
 async def serve_stdio(settings: Settings, cwd: Path) -> None:
     """Serve MCP on stdio until the client closes it; the web server starts with the first review."""
     runtime = Runtime(settings)
+    stopping: set[asyncio.Task[None]] = set()
+
+    async def stop_process() -> None:
+        # Cancelling the stdio loop would wait forever on its blocked stdin reader: close our state, then leave.
+        await runtime.close()
+        os._exit(0)
+
+    runtime.on_signal = lambda: stopping.add(asyncio.create_task(stop_process()))
     try:
         try:
             repo = await Repo.open(cwd)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 import socket
+from collections.abc import Callable, Iterator
 
 import uvicorn
 from starlette.applications import Starlette
@@ -26,7 +30,36 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def make_server(app: Starlette) -> uvicorn.Server:
+class Server(uvicorn.Server):
+    """uvicorn's server, but a signal only asks it to stop: uvicorn would re-raise the signal once serving ends,
+    killing the process before our own shutdown (store, watchers) is done. ``on_signal`` hears about it too."""
+
+    on_signal: Callable[[], None] | None = None
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        handled: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)
+        try:
+            for sig in handled:
+                loop.add_signal_handler(sig, self._stop_on_signal)
+        except (NotImplementedError, RuntimeError):  # not the main thread: whoever runs us handles signals
+            handled = ()
+        try:
+            yield
+        finally:
+            for sig in handled:
+                loop.remove_signal_handler(sig)
+
+    def _stop_on_signal(self) -> None:
+        if self.should_exit:
+            self.force_exit = True
+        self.should_exit = True
+        if self.on_signal is not None:
+            self.on_signal()
+
+
+def make_server(app: Starlette) -> Server:
     config = uvicorn.Config(
         app,
         log_config=None,  # uvicorn's default config logs to stdout, which belongs to MCP in backloop-mcp
@@ -38,4 +71,4 @@ def make_server(app: Starlette) -> uvicorn.Server:
         timeout_graceful_shutdown=1,
         lifespan="on",
     )
-    return uvicorn.Server(config)
+    return Server(config)
