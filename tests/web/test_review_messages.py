@@ -167,3 +167,17 @@ def test_approve_and_request_changes_update_every_client(env: Env) -> None:
     assert env.review.state == "approved"
     with env.connect() as later:
         assert receive(later)["review"]["state"] == "approved"
+
+
+def test_comments_follow_their_code_or_become_outdated(env: Env) -> None:
+    with env.connect() as ws:
+        start(ws)
+        ws.send_json({"type": "comment", "client_id": "c", "path": "app.py", "line": 2, "body": "this line"})
+        comment_id = ack_for(ws, "c")["id"]
+        env.repo.write("app.py", "# header\n# more\na = 1\nb = 20\nc = 3\n")  # two lines above it
+        moved, _ = receive_until(ws, lambda m: m["type"] == "comment" and m["comment"].get("line") == 4)
+        assert moved["comment"]["id"] == comment_id and not moved["comment"].get("outdated")
+        env.repo.write("app.py", "# header\n# more\na = 1\nc = 3\n")  # the commented line is gone
+        gone, _ = receive_until(ws, lambda m: m["type"] == "comment" and m["comment"].get("outdated"))
+        assert gone["comment"]["line"] == 4 and gone["comment"]["quoted"] == ["b = 20"]
+    assert env.review.comments[comment_id].outdated
