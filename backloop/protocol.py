@@ -8,7 +8,7 @@ types and fields with defaults; never rename.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -216,7 +216,22 @@ class ProtocolError(ValueError):
 
 
 def encode(message: ServerMessage) -> str:
-    return _encoder.encode(message).decode()
+    try:
+        return _encoder.encode(message).decode()
+    except UnicodeEncodeError:
+        # A name that is not valid UTF-8 (git paths are decoded with surrogate escapes, so that they can be
+        # given back to git): on the wire its undecodable bytes become U+FFFD.
+        return _encoder.encode(_scrub(msgspec.to_builtins(message))).decode()
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    return value
 
 
 def decode_client(data: str | bytes) -> ClientMessage:

@@ -7,6 +7,7 @@ git change. Ignored paths are dropped by the views, which learn them from git.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -91,6 +92,7 @@ class RepoWatcher:
         self.common_dir = common_dir(git_dir)
         self._subscribers: list[Batch] = []
         self._stop = asyncio.Event()
+        self._delivered = False
         self.started = asyncio.Event()
 
     def subscribe(self, callback: Batch) -> Callable[[], None]:
@@ -101,6 +103,33 @@ class RepoWatcher:
         self._stop.set()
 
     async def run(self) -> None:
+        """Watch until stopped.
+
+        watchfiles gives up (raises) on any event whose path is not valid UTF-8, even when such a file was only
+        read, as our own diffs do. The watch is then restarted, and once it runs again every subscriber is told to
+        recompute in full, since the failed batch is lost. When a restart that asked for that recompute fails
+        before anything else happened, the recompute's own reads are the likely cause: the next restart does not
+        ask again, so that no loop starts. Failures in a row back off."""
+        failures = 0
+        resync = False
+        while True:
+            self._delivered = False
+            try:
+                await self._watch(resync)
+                return
+            except Exception as exc:
+                if self._stop.is_set():
+                    return
+                self.started.set()  # nobody waits for a first batch that may never come
+                own = resync and not self._delivered
+                resync = not own
+                failures = 1 if self._delivered else failures + 1
+                log.warning("watching %s failed (%s); restarting", self.root, exc)
+                if failures > 3:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stop.wait(), min(0.05 * 2 ** (failures - 4), 5.0))
+
+    async def _watch(self, resync: bool) -> None:
         watched = [self.root]
         for extra in (self.common_dir, self.git_dir):
             if not any(extra.is_relative_to(w) for w in watched):
@@ -112,9 +141,15 @@ class RepoWatcher:
             if first:
                 self.started.set()
                 first = False
+                if resync:
+                    self._deliver(set(), True)
             if not changes:
                 continue
             paths, git_changed = classify(self.root, self.git_dir, changes, self.common_dir)
             if paths or git_changed:
-                for callback in list(self._subscribers):
-                    callback(paths, git_changed)
+                self._delivered = True
+                self._deliver(paths, git_changed)
+
+    def _deliver(self, paths: set[str], git_changed: bool) -> None:
+        for callback in list(self._subscribers):
+            callback(paths, git_changed)
