@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,10 @@ def texts(file: Message, kind: str | None = None) -> list[str]:
 
 def file_message(path: str, pred: Any = None) -> Any:
     return lambda m: m["type"] == "file" and m["file"]["path"] == path and (pred is None or pred(m["file"]))
+
+
+def removed(path: str) -> Callable[[Message], bool]:
+    return lambda m: m == {"type": "file_removed", "path": path}
 
 
 def ping(ws: WebSocketTestSession, nonce: str = "n") -> None:
@@ -388,7 +393,7 @@ def test_odd_names_live(make_repo: MakeRepo, served: Served) -> None:
             repo.write("untracked " + name, "u\n")
             receive_until(ws, file_message("untracked " + name))
             (repo.root / ("untracked " + name)).unlink()
-            receive_until(ws, lambda m, name=name: m == {"type": "file_removed", "path": "untracked " + name})
+            receive_until(ws, removed("untracked " + name))
 
 
 def test_two_clients_see_the_same_change(make_repo: MakeRepo, served: Served) -> None:
