@@ -67,7 +67,7 @@ def test_html_is_escaped_and_reads_back_as_the_text() -> None:
     assert "<script>" not in "".join(ln.html for ln in all_lines(out))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.text(alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=["Cs"])),
                 min_size=1, max_size=6),
        st.sampled_from(["a.py", "a.js", "a.html", "a.c", "a.txt", "noext"]))
@@ -75,7 +75,7 @@ def test_any_text_round_trips(lines: list[str], path: str) -> None:
     assert [plain(h) for h in highlight_text(path, lines)] == lines
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.text(alphabet="ab <>&\"'x=(){}", max_size=30), st.text(alphabet="ab <>&\"'y=(){}", max_size=30))
 def test_changed_pairs_round_trip(old: str, new: str) -> None:
     fd = file_diff("a.js", f"@@ -1 +1 @@\n-{old}\n+{new}\n")

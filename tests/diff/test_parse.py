@@ -244,10 +244,7 @@ async def test_twenty_megabyte_file_is_too_large_with_counts(make_repo: MakeRepo
     assert fd.too_large and not fd.hunks
     assert (fd.additions, fd.deletions) == (BIG_LINES // 10, BIG_LINES // 10)
     assert not files["small.txt"].too_large  # one huge file does not make the others too large
-    full = (await compute(repo.root, LIVE, full=True))["big.txt"]
-    assert not full.too_large
-    assert (full.additions, full.deletions) == (BIG_LINES // 10, BIG_LINES // 10)
-    assert len(full.hunks) == BIG_LINES // 10
+    # Loading it in full (load_file) is tested over the websocket, in tests/web/test_ws.py.
 
 
 async def test_twenty_megabyte_untracked_file_counts_every_line(make_repo: MakeRepo) -> None:
@@ -256,12 +253,6 @@ async def test_twenty_megabyte_untracked_file_counts_every_line(make_repo: MakeR
     fd = only(await compute(repo.root, LIVE))
     assert fd.too_large and fd.untracked and not fd.hunks
     assert (fd.additions, fd.deletions) == (BIG_LINES + 1, 0)
-    full = only(await compute(repo.root, LIVE, full=True))
-    assert not full.too_large and full.additions == BIG_LINES + 1
-    assert full.hunks[-1].lines[-1].text == "no newline at the end" and full.hunks[-1].lines[-1].no_eol
-    repo.git("add", "big.log")
-    staged = only(await compute(repo.root, STAGED))  # what git itself says about the same file
-    assert (staged.too_large, staged.additions, staged.digest != fd.digest) == (True, BIG_LINES + 1, True)
 
 
 async def test_too_large_untracked_file_digest_follows_its_tail(make_repo: MakeRepo) -> None:
