@@ -143,16 +143,23 @@ def edit_line(ext: str, marker: str) -> str:
     return f"Edited line {marker} for the benchmark."
 
 
+FILES_PER_DIR = 15
+LAYOUT_VERSION = 2
+"""Bumped whenever the generated content changes, so that cached repositories are made again."""
+
+
 def repo_paths(files: int) -> list[str]:
-    """The generated repository's paths, in creation order."""
+    """The generated repository's paths, in creation order: ``FILES_PER_DIR`` files per leaf directory, three
+    levels deep (20,000 files: about 1,450 directories)."""
     rng = random.Random(f"paths:{files}")
     weights = [w for _, w in EXTENSIONS]
     exts = [e for e, _ in EXTENSIONS]
     paths = []
     for i in range(files):
-        top = _TOP[i % len(_TOP)]
-        mid = f"{_WORDS[(i // 8) % 10]}"
-        leaf = f"{_WORDS[10 + (i // 80) % 5]}{(i // 400)}"
+        d = i // FILES_PER_DIR
+        top = _TOP[d % len(_TOP)]
+        mid = _WORDS[(d // len(_TOP)) % 12]
+        leaf = f"{_WORDS[12 + (d // 96) % 10]}{d // 96}"
         ext = rng.choices(exts, weights)[0]
         paths.append(f"{top}/{mid}/{leaf}/{rng.choice(_WORDS)}_{i}{ext}")
     return paths
@@ -186,7 +193,7 @@ def generate_repo(root: Path, files: int, seed: int) -> None:
 def benchmark_repo(files: int, seed: int, cache: Path | None) -> Iterator[Path]:
     """A clean generated repository: from ``cache`` when it holds one (reset to HEAD), else made now."""
     if cache is not None:
-        root = cache / f"repo-{files}-{seed}"
+        root = cache / f"repo-v{LAYOUT_VERSION}-{files}-{seed}"
         stamp = root / ".git" / "bench-complete"
         if not stamp.exists():
             shutil.rmtree(root, ignore_errors=True)
