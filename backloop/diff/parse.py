@@ -92,15 +92,21 @@ def split_raw_patch(out: bytes) -> list[FilePatch]:
             if fp.chunk or fp.entry.status != "M" or fp.entry.old_mode != fp.entry.new_mode]
 
 
+_CHUNK_STARTS = (b"diff --git ", b"* Unmerged path ")
+"""How each file's part of the patch begins (the second: an unmerged path, in a diff of the index)."""
+
+
 def _split_chunks(patch: bytes) -> list[bytes]:
     if not patch:
         return []
-    starts = [0] if patch.startswith(b"diff --git ") else []
-    idx = patch.find(b"\ndiff --git ")
-    while idx != -1:
-        starts.append(idx + 1)
-        idx = patch.find(b"\ndiff --git ", idx + 1)
-    return [patch[a:b] for a, b in zip(starts, [*starts[1:], len(patch)], strict=True)]
+    starts = {0}
+    for marker in _CHUNK_STARTS:
+        idx = patch.find(b"\n" + marker)
+        while idx != -1:
+            starts.add(idx + 1)
+            idx = patch.find(b"\n" + marker, idx + 1)
+    order = sorted(starts)
+    return [patch[a:b] for a, b in zip(order, [*order[1:], len(patch)], strict=True)]
 
 
 def git_quote(name: str) -> str:
@@ -122,6 +128,8 @@ def git_quote(name: str) -> str:
 
 
 def _header(entry: RawEntry) -> bytes:
+    if entry.status == "U":
+        return f"* Unmerged path {entry.new_path}".encode("utf-8", "surrogateescape")
     return f"diff --git {git_quote('a/' + entry.old_path)} {git_quote('b/' + entry.new_path)}".encode(
         "utf-8", "surrogateescape")
 

@@ -207,6 +207,40 @@ async def test_option_like_revision_never_reaches_git(make_repo: MakeRepo, tmp_p
     assert not target.exists()
 
 
+def conflicted_repo(make_repo: MakeRepo) -> GitRepo:
+    """A merge stopped on a conflict in f.txt; z-clean.txt merged cleanly (and is staged)."""
+    repo = make_repo({"f.txt": "a\nb\nc\n", "z-clean.txt": "1\n", "weird \"name\".txt": "w\n"})
+    repo.git("checkout", "-q", "-b", "side")
+    repo.write("f.txt", "a\nSIDE\nc\n")
+    repo.write("z-clean.txt", "2\n")
+    repo.write('weird "name".txt', "side\n")
+    repo.commit("side")
+    repo.git("checkout", "-q", "main")
+    repo.write("f.txt", "a\nMAIN\nc\n")
+    repo.write('weird "name".txt', "main\n")
+    repo.commit("main")
+    repo.git("merge", "-q", "side", check=False)
+    assert "UU f.txt" in repo.git("status", "--short")
+    return repo
+
+
+async def test_merge_conflict(make_repo: MakeRepo) -> None:
+    repo = conflicted_repo(make_repo)
+    staged = await compute(repo.root, STAGED)
+    assert sorted(staged) == ["f.txt", 'weird "name".txt', "z-clean.txt"]
+    for path in ("f.txt", 'weird "name".txt'):
+        assert staged[path].notice == "Unmerged path: this file has merge conflicts.", path
+        assert not staged[path].hunks
+    assert texts(staged["z-clean.txt"]) == ["1", "2"]
+    live = await compute(repo.root, LIVE)
+    assert texts(live["f.txt"], "add") == ["<<<<<<< HEAD", "=======", "SIDE", ">>>>>>> side"]
+    # Nothing staged but the conflicts: the patch has no `diff --git` part at all.
+    repo.git("checkout", "-q", "HEAD", "--", "z-clean.txt")
+    staged = await compute(repo.root, STAGED)
+    assert sorted(staged) == ["f.txt", 'weird "name".txt']
+    assert all(fd.notice and not fd.hunks for fd in staged.values())
+
+
 # ---- bad input: file contents ----------------------------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ from starlette.websockets import WebSocketDisconnect
 from backloop.protocol import CLOSE_BAD_VIEW, CLOSE_UNKNOWN_REVIEW, PROTOCOL_VERSION
 from tests.conftest import MakeRepo
 from tests.diff.test_highlight import plain
-from tests.diff.test_parse import big_text
+from tests.diff.test_parse import big_text, conflicted_repo
 from tests.support import GitRepo, receive, receive_until
 from tests.web.conftest import Served
 
@@ -263,6 +263,18 @@ def test_twenty_megabyte_file_and_load_file(make_repo: MakeRepo, served: Served)
         assert full.get("too_large", False) is False
         assert len(full["hunks"]) == 2000 and (full["additions"], full["deletions"]) == (2000, 2000)
         ping(ws)
+
+
+def test_merge_conflict_in_a_staged_view(make_repo: MakeRepo, served: Served) -> None:
+    repo = conflicted_repo(make_repo)
+    repo.git("checkout", "-q", "HEAD", "--", "z-clean.txt")  # only the conflicts are left in the index
+    review = served.review(repo.root, {"since": "HEAD"})
+    with served.ws(review.id, {"since": "HEAD"}) as ws:
+        _, snapshot, notice = start(ws)
+        assert notice is None
+        files = files_of(snapshot)
+        assert sorted(files) == ["f.txt", 'weird "name".txt']
+        assert files["f.txt"]["notice"] == "Unmerged path: this file has merge conflicts."
 
 
 def test_odd_names_over_the_wire(make_repo: MakeRepo, served: Served) -> None:
