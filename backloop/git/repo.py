@@ -169,7 +169,9 @@ class Repo:
 
     async def diff(self, base: str, target: Target, *, context: int = 3, ignore_ws: bool = False,
                    paths: Iterable[str] | None = None) -> bytes:
-        """``--raw -z -p`` output of ``base`` (an object id) against ``target``, optionally limited to paths."""
+        """``--raw -z -p`` output of ``base`` (an object id) against ``target``, optionally limited to paths
+        (too many paths for one command line: the whole diff, of which the caller takes what it asked for)."""
+        paths = _fit(paths)
         args = ["diff", *DIFF_FLAGS, f"-U{context}"]
         if ignore_ws:
             args.append("--ignore-all-space")
@@ -186,12 +188,19 @@ class Repo:
         return await self.run(*args)
 
     async def untracked(self, paths: Iterable[str] | None = None) -> list[str]:
-        """Untracked, not ignored files (whole nested repositories excluded)."""
+        """Untracked, not ignored files (whole nested repositories excluded), optionally only those at or under
+        ``paths``."""
+        wanted = None if paths is None else list(paths)
+        fitted = _fit(wanted)
         args = ["ls-files", "-z", "--others", "--exclude-standard", "--"]
-        if paths is not None:
-            args.extend(paths)
+        if fitted is not None:
+            args.extend(fitted)
         out = await self.run(*args)
-        return [p for p in _split_z(out) if not p.endswith("/")]
+        found = [p for p in _split_z(out) if not p.endswith("/")]
+        if wanted is not None and fitted is None:
+            chosen = set(wanted)
+            found = [p for p in found if p in chosen or any(a in chosen for a in _ancestors(p))]
+        return found
 
     async def ignored_dirs(self) -> list[str]:
         """Ignored directories (``dir/``) and files, collapsed: what the watcher may skip."""
@@ -211,6 +220,29 @@ class Repo:
             return await self.run("cat-file", "blob", spec)
         except GitError:
             return None
+
+
+MAX_PATHSPEC_BYTES = 256_000
+"""Paths beyond this many bytes are not put on a command line (the kernel refuses an argument list of more than
+about 2 MB with E2BIG); the command then runs over the whole tree."""
+
+
+def _fit(paths: Iterable[str] | None) -> list[str] | None:
+    """``paths`` as a list, or None (everything) when they would not fit on a command line."""
+    if paths is None:
+        return None
+    listed = list(paths)
+    size = 0
+    for p in listed:
+        size += len(p) + 1
+        if size > MAX_PATHSPEC_BYTES:
+            return None
+    return listed
+
+
+def _ancestors(path: str) -> list[str]:
+    parts = path.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts))]
 
 
 def _split_z(out: bytes) -> list[str]:

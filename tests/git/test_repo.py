@@ -264,3 +264,18 @@ async def test_git_failure_message(make_repo: MakeRepo) -> None:
     with pytest.raises(GitError, match=r"^git cat-file failed: exit 1$"):
         await repo.run("cat-file", "-e", "0" * 40)
     assert await repo.run("cat-file", "-e", "0" * 40, ok_codes=(0, 1)) == b""
+
+
+async def test_more_paths_than_a_command_line_holds(make_repo: MakeRepo) -> None:
+    """A burst of events can name tens of thousands of paths; the kernel refuses such a command line (E2BIG)."""
+    gr = make_repo({"a.txt": "1\n", "b.txt": "1\n"})
+    gr.write("a.txt", "2\n")
+    gr.write("b.txt", "2\n")
+    gr.write("new/one.txt", "n\n")
+    gr.write("two.txt", "n\n")
+    repo = await Repo.open(gr.root)
+    many = [f"some/directory/that/is/not/there/file_{i:06d}.txt" for i in range(60_000)]
+    patches = split_raw_patch(await repo.diff(gr.head(), WORKTREE, paths=[*many, "a.txt"]))
+    assert "a.txt" in {p.path for p in patches}  # possibly with others: the caller takes what it asked for
+    assert sorted(await repo.untracked([*many, "new", "a.txt"])) == ["new/one.txt"]
+    assert sorted(await repo.untracked([*many, "two.txt"])) == ["two.txt"]
