@@ -105,6 +105,8 @@ def tokenize(lexer: Lexer | None, lines: Sequence[str], key: tuple[str, ...] | N
                     row += 1
                 if part and row < len(result):
                     result[row].append((cls, part))
+        if clean and clean[0].startswith("\ufeff") and not (result[0] and result[0][0][1].startswith("\ufeff")):
+            result[0].insert(0, ("", "\ufeff"))  # pygments drops a byte order mark at the start of its input
     if key is not None:
         _cache.put(key, result)
     return result

@@ -83,6 +83,24 @@ def test_changed_pairs_round_trip(old: str, new: str) -> None:
     assert [plain(ln.html) for ln in all_lines(out)] == [old, new]
 
 
+@pytest.mark.parametrize("path", ["a.py", "a.txt", "a.json", "noext"])
+def test_byte_order_mark_is_kept(path: str) -> None:
+    lines = ["\ufeffimport os", "\ufeff"]
+    assert [plain(h) for h in highlight_text(path, lines)] == lines
+    fd = file_diff(path, "@@ -1 +1 @@\n-import os\n+\ufeffimport os\n")
+    out = highlight_file(fd)
+    assert [plain(ln.html) for ln in all_lines(out)] == ["import os", "\ufeffimport os"]
+    assert marked(all_lines(out)[1].html) == ["\ufeff"]
+
+
+def test_one_sided_hunks() -> None:
+    added = highlight_file(file_diff("a.py", "@@ -0,0 +1,2 @@\n+import os\n+x = 1\n"))
+    assert [plain(ln.html) for ln in all_lines(added)] == ["import os", "x = 1"]
+    removed = highlight_file(file_diff("a.py", "@@ -1,2 +0,0 @@\n-import os\n-x = 1\n"))
+    assert [plain(ln.html) for ln in all_lines(removed)] == ["import os", "x = 1"]
+    assert tokenize(lexer_for("a.py"), []) == []
+
+
 def test_crlf_lines() -> None:
     fd = file_diff("a.py", "@@ -1,2 +1,2 @@\n x = 1\r\n-y = 2\r\n+y = 3\r\n")
     out = highlight_file(fd)
