@@ -21,7 +21,8 @@ from backloop.git.untracked import untracked_patch
 from backloop.viewspec import ViewSpec, parse_view
 
 GIT_IDENTITY = ("-c", "user.name=t", "-c", "user.email=t@t")
-TIMEOUT_S = 10.0
+TIMEOUT_S = 20.0
+"""How long a test waits for a condition (generous: the machine may be busy; passing tests never wait it out)."""
 
 
 class GitRepo:
