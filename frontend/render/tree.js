@@ -21,6 +21,7 @@ export class FileTree {
     this.store = store;
     /** @type {Map<string, HTMLLIElement>} */
     this.items = new Map();
+    this.batching = false;
     this.count = h("span", { className: "counter", text: "0" });
     this.filter = h("input", {
       className: "tree-filter",
@@ -48,7 +49,7 @@ export class FileTree {
     for (const change of changes) {
       if (change.type === "files") {
         for (const path of change.removed) this.drop(path);
-        for (const path of change.changed) this.renderItem(path);
+        for (const path of change.changed) if (this.items.has(path)) this.renderItem(path);
         reorder = true;
       } else if (change.type === "file") {
         this.renderItem(change.path);
@@ -79,12 +80,32 @@ export class FileTree {
     this.items.delete(path);
   }
 
-  /** @private */
-  reorder() {
+  /**
+   * Put entries in store order, creating at most `limit` missing ones now and the rest in later tasks.
+   * @private
+   * @param {number} [limit]
+   */
+  reorder(limit = this.items.size === 0 ? 100 : Infinity) {
     /** @type {Element|null} */
     let previous = null;
+    let created = 0;
     for (const path of this.store.order) {
-      const item = this.items.get(path) ?? this.renderItem(path);
+      let item = this.items.get(path);
+      if (!item) {
+        // A big first list is built in batches, so the page paints before the last entries exist.
+        if (created >= limit) {
+          if (!this.batching) {
+            this.batching = true;
+            setTimeout(() => {
+              this.batching = false;
+              this.reorder(500);
+            }, 0);
+          }
+          break;
+        }
+        created += 1;
+        item = this.renderItem(path);
+      }
       if (!item) continue;
       const expected = previous ? previous.nextElementSibling : this.list.firstElementChild;
       if (expected !== item) {
