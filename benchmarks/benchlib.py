@@ -328,11 +328,20 @@ async def run_server(repo: Path, log_dir: Path, project: Path = ROOT,
             process.stdout.close()
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the benchmark dies, so that no server outlives it (Linux only)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _spawn(repo: Path, log: Path, project: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(project), os.environ.get("PYTHONPATH")]))}
     with open(log, "w") as err:
         return subprocess.Popen([sys.executable, "-m", "backloop", "server", "--repo", str(repo), "--port", "0"],
-                                cwd=project, env=env, stdout=subprocess.PIPE, stderr=err, text=True)
+                                cwd=project, env=env, stdout=subprocess.PIPE, stderr=err, text=True,
+                                preexec_fn=_die_with_parent if sys.platform == "linux" else None)
 
 
 def _read_url(process: subprocess.Popen[str]) -> str:
