@@ -30,6 +30,9 @@ STEP_MS = 3
 """How long the watcher waits for more events after one arrives: the floor of our latency."""
 DEBOUNCE_MS = 200
 """The longest a burst of events is collected before it is handed on."""
+FIRST_YIELD_MS = 50
+"""With no events, watchfiles yields (an empty batch) this often. The first yield tells that the watches are in
+place (``started``), which a new view waits for before its first snapshot: this is part of the first page load."""
 
 
 def _submodule_state(rel: str) -> bool:
@@ -135,7 +138,7 @@ class RepoWatcher:
             if not any(extra.is_relative_to(w) for w in watched):
                 watched.append(extra)
         gen = awatch(*watched, watch_filter=None, step=STEP_MS, debounce=DEBOUNCE_MS, stop_event=self._stop,
-                     yield_on_timeout=True, rust_timeout=500, ignore_permission_denied=True)
+                     yield_on_timeout=True, rust_timeout=FIRST_YIELD_MS, ignore_permission_denied=True)
         first = True
         async for changes in gen:
             if first:
