@@ -13,6 +13,8 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
+import msgspec
+
 from backloop.diff.model import FileDiff
 from backloop.git.repo import Repo
 from backloop.git.watch import RepoWatcher
@@ -37,6 +39,9 @@ NOTICE_KEY = "\0notice"
 STATE_KEY = "\0state"
 MAX_REPLIES = 256
 """Replies (lines, pong, error) waiting for a slow client beyond this are dropped, oldest first."""
+SNAPSHOT_LINES = 2_000
+"""Hunks of the first files up to this many lines go in the snapshot; later files follow as ``file`` messages,
+so a client can paint the top of a huge diff before all of it has arrived."""
 VIEW_LINGER_S = 30.0
 """A view with no subscribers keeps computing this long, so a reload finds it warm."""
 
@@ -47,6 +52,7 @@ class Subscriber:
         self.view = view
         self.send = send
         self.comments_dirty: set[str] = set()
+        self.streaming: set[str] = set()
         self.sent: dict[str, FileDiff] = {}
         self.dirty: set[str] = set()
         self.forced: set[str] = set()
@@ -103,11 +109,20 @@ class Subscriber:
         notice = self._notice()
         if notice is not None:
             await self.send(encode(notice))
-        order = self.view.ordered()
-        files = [fd for fd in (self._wire(p) for p in order) if fd is not None]
+        files = [fd for fd in (self._wire(p) for p in self.view.ordered()) if fd is not None]
         self.sent = {fd.path: fd for fd in files}
         self.dirty.clear()
         self.comments_dirty.clear()
+        budget = SNAPSHOT_LINES
+        for i, fd in enumerate(files):
+            lines = sum(len(h.lines) for h in fd.hunks)
+            if lines > budget and fd.hunks:
+                files[i] = msgspec.structs.replace(fd, hunks=[], loading=True)
+                self.streaming.add(fd.path)  # sent as a stub: the loop below sends the full one
+                self.dirty.add(fd.path)
+                budget = 0
+            else:
+                budget -= lines
         await self.send(encode(Snapshot(files=files, comments=list(self.review.comments.values()))))
         while True:
             await self.wake.wait()
@@ -137,8 +152,9 @@ class Subscriber:
             if self.sent.pop(path, None) is not None:
                 await self.send(encode(FileRemoved(path=path)))
             return
-        if self.sent.get(path) is wire:
+        if self.sent.get(path) is wire and path not in self.streaming:
             return
+        self.streaming.discard(path)
         self.sent[path] = wire
         await self.send(encode(FileChanged(file=wire)))
 

@@ -93,6 +93,8 @@ class Error(msgspec.Struct, tag="error", frozen=True, omit_defaults=True):
     code: str
     message: str
     client_id: str | None = None
+    request_id: str | None = None
+    """The ``request_id`` of the ``expand`` or ``open_file`` this answers."""
 
 
 class Ack(msgspec.Struct, tag="ack", frozen=True):

@@ -100,20 +100,20 @@ async def review_socket(websocket: WebSocket, reviews: Reviews, hub: Hub) -> Non
 
 
 async def _handle(sub: Subscriber, reviews: Reviews, message: ClientMessage) -> None:
-    client_id = getattr(message, "client_id", None)
+    ids = {"client_id": getattr(message, "client_id", None), "request_id": getattr(message, "request_id", None)}
     try:
         reply = await _dispatch(sub, reviews, message)
         if reply is not None:
             sub.reply(reply)
     except ViewUnavailable as exc:
-        sub.reply(Error(code="not_in_diff", message=str(exc), client_id=client_id))
+        sub.reply(Error(code="not_in_diff", message=str(exc), **ids))
     except ReviewError as exc:
-        sub.reply(Error(code=exc.code, message=exc.message, client_id=client_id))
+        sub.reply(Error(code=exc.code, message=exc.message, **ids))
     except StoreError as exc:
-        sub.reply(Error(code="storage_failed", message=f"{exc} — nothing was saved", client_id=client_id))
+        sub.reply(Error(code="storage_failed", message=f"{exc} — nothing was saved", **ids))
     except Exception as exc:  # one bad request must not take the connection down
         log.exception("handling %r failed", message)
-        sub.reply(Error(code="internal_error", message=f"internal error: {exc}", client_id=client_id))
+        sub.reply(Error(code="internal_error", message=f"internal error: {exc}", **ids))
 
 
 async def _dispatch(sub: Subscriber, reviews: Reviews, message: ClientMessage) -> ServerMessage | None:

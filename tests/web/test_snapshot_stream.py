@@ -1,0 +1,53 @@
+"""Large snapshots are streamed: the first files with hunks, the rest as stubs followed by their `file` messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from backloop.git.repo import Repo
+from backloop.hub import SNAPSHOT_LINES, Hub
+from backloop.review.session import Review, Reviews
+from backloop.review.store import Store
+from backloop.viewspec import parse_view
+from backloop.web.app import create_app
+from tests.conftest import MakeRepo
+from tests.support import receive, receive_until
+
+PORT = 48124
+
+
+def test_big_snapshot_streams_the_rest_in_order(make_repo: MakeRepo, tmp_path: Path) -> None:
+    lines = "".join(f"line {n}\n" for n in range(400))
+    repo = make_repo({f"f{n:02}.txt": lines for n in range(20)})
+    for n in range(20):
+        repo.write(f"f{n:02}.txt", lines.replace("line", "LINE"))  # 800 diff lines per file
+    store = Store(tmp_path / "state.db")
+    reviews = Reviews(store)
+    with TestClient(create_app(reviews, Hub(reviews), "127.0.0.1", PORT)) as client:
+        async def make() -> Review:
+            return await reviews.create(await Repo.open(repo.root), parse_view({"since": "HEAD", "live": "true"}))
+
+        review = client.portal.call(make)  # type: ignore[union-attr]
+        with client.websocket_connect(f"ws://127.0.0.1:{PORT}/review/{review.id}/ws?since=HEAD&live=true") as ws:
+            assert receive(ws)["type"] == "hello"
+            snapshot, _ = receive_until(ws, lambda m: m["type"] == "snapshot")
+            files = snapshot["files"]
+            assert [f["path"] for f in files] == [f"f{n:02}.txt" for n in range(20)]
+            full = [f for f in files if not f.get("loading")]
+            stubs = [f for f in files if f.get("loading")]
+            assert full and stubs
+            assert sum(len(ln) for f in full for h in f["hunks"] for ln in [h["lines"]]) <= SNAPSHOT_LINES
+            assert all(f["hunks"] == [] and f["additions"] == 400 for f in stubs)
+            wanted = {f["path"] for f in stubs}
+            followed: list[dict[str, Any]] = []
+            while wanted:  # (highlighting may also re-send files; only the first message per stub counts)
+                file = receive_until(ws, lambda m: m["type"] == "file")[0]["file"]
+                if file["path"] in wanted:
+                    wanted.discard(file["path"])
+                    followed.append(file)
+            assert [f["path"] for f in followed] == [f["path"] for f in stubs]
+            assert all(not f.get("loading") and len(f["hunks"][0]["lines"]) == 800 for f in followed)
+    store.close()
