@@ -13,7 +13,7 @@ import backloop.git.repo as git_repo
 from tests.support import GitRepo
 
 # Repositories made by the tests and every git call backloop makes see no user or system config, unless a test
-# installs one on purpose (see ``hostile_config`` in tests/diff/test_parse.py).
+# installs one on purpose (tests/diff/test_parse.py::test_hostile_user_config_changes_nothing).
 os.environ["GIT_CONFIG_GLOBAL"] = os.devnull
 os.environ["GIT_CONFIG_NOSYSTEM"] = "1"
 
