@@ -52,6 +52,7 @@ DIFF_FLAGS = (
     "--inter-hunk-context=0",
     "-O/dev/null",
     "-M",
+    "--no-abbrev",
 )
 
 _ENV_DROP = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_EXTERNAL_DIFF", "GIT_DIFF_OPTS", "GIT_PAGER",
