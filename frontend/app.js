@@ -7,7 +7,10 @@ import { Header } from "./render/header.js";
 import { FileTree } from "./render/tree.js";
 import { FileList } from "./render/files.js";
 import { Notices } from "./render/notices.js";
-import { Threads, commentFormRow, formState } from "./render/threads.js";
+import { Threads } from "./render/threads.js";
+import { CommentForms, formState } from "./render/comment-form.js";
+import { LineSelection } from "./render/selection.js";
+import { OfflineBanner } from "./render/offline.js";
 import { Editors } from "./render/editor.js";
 import { Verdict } from "./render/verdict.js";
 import { delegateActions } from "./render/actions.js";
@@ -62,19 +65,25 @@ function main() {
   const header = new Header(topbar, store);
   const verdict = new Verdict(header.actions, store);
   const notices = new Notices(need("#banners"), store);
+  const offline = new OfflineBanner(need("#banners"), store, location.host);
   const tree = new FileTree(need("#sidebar"), store);
   const threads = new Threads();
-  const files = new FileList(need("#files"), store, {
+  const filesRoot = need("#files");
+  const selection = new LineSelection(filesRoot);
+  const files = new FileList(filesRoot, store, {
     rawUrl: (side, path) => rawUrl(id ?? "", side, path, location.search),
     stickyOffset: () => Math.max(0, topbar.getBoundingClientRect().bottom),
     threads,
+    decorate: (path, body) => selection.paint(path, body),
   });
   if (id === null) {
     store.apply({ type: "error", code: "bad_url", message: "This page address does not name a review." });
     return;
   }
-  const transport = new Transport(socketUrl(location, id));
+  // The server is local: retrying often is cheap, and a restarted server is found again within seconds.
+  const transport = new Transport(socketUrl(location, id), { maxDelay: 4000 });
   const outbox = new Outbox(transport);
+  const forms = new CommentForms(selection, (message, handlers) => outbox.submit(message, handlers));
   /** @param {{code: string, message: string}} error */
   const showError = (error) => store.apply({ type: "error", ...error });
   const editors = new Editors({
@@ -88,6 +97,7 @@ function main() {
   /** @param {import("./store.js").Change[]} changes */
   const render = (changes) => {
     notices.update(changes);
+    offline.update(changes);
     header.update(changes);
     verdict.update(changes);
     tree.update(changes);
@@ -129,7 +139,7 @@ function main() {
   on(transport, "backloop:message", ({ message }) => {
     if (outbox.handle(message)) return;
     if (message.type === "file_content") editors.onContent(message);
-    else store.apply(message);
+    else if (message.type !== "error" || !editors.onError(message)) store.apply(message);
   });
 
   on(document, "backloop:reveal", ({ path }) => files.reveal(path));
@@ -146,26 +156,11 @@ function main() {
     if (store.ui.get(path)?.collapsed) store.setCollapsed(path, false);
     editors.open(path);
   });
-  on(document, "backloop:open-comment", ({ path, side, line, row }) => {
-    const existing = row.parentElement?.querySelector(
-      `form.comment-form[data-path="${CSS.escape(path)}"][data-side="${side}"][data-line="${line}"] textarea`,
-    );
-    if (existing) return existing.focus();
-    let anchor = row;
-    while (anchor.nextElementSibling?.matches(".thread-row")) anchor = anchor.nextElementSibling;
-    const columns = row.closest("table")?.classList.contains("diff-split") ? 4 : 3;
-    const form = commentFormRow({ path, side, line, key: row.dataset.key, columns });
-    anchor.after(form);
-    form.querySelector("textarea")?.focus();
-  });
-  on(document, "backloop:submit-comment", ({ form, path, side, line, body }) => {
-    if (!body.trim()) return formState(form, false, "Write something first.");
-    formState(form, true);
-    outbox.submit(
-      { type: "comment", path, side, line, body },
-      { onAck: () => form.closest("tr")?.remove(), onError: (error) => formState(form, false, error.message) },
-    );
-  });
+  on(document, "backloop:open-comment", (click) => forms.click(click));
+  on(document, "backloop:select-lines", ({ range, row }) => forms.open(range, row));
+  on(document, "backloop:submit-comment", ({ form }) => forms.send(form));
+  on(document, "backloop:cancel-comment", ({ form }) => form && forms.close(form));
+  on(document, "backloop:retry-now", () => transport.retryNow());
   on(document, "backloop:submit-reply", ({ form, commentId, body }) => {
     if (!body.trim()) return;
     formState(form, true);

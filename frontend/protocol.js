@@ -51,7 +51,8 @@ export const FATAL_CLOSE_CODES = Object.freeze([CLOSE.UNKNOWN_REVIEW, CLOSE.FORB
  * @typedef {{path: string, old_path?: string|null, status: "added"|"modified"|"deleted"|"renamed"|"copied",
  *   binary: boolean, additions: number, deletions: number, hunks: Hunk[], digest?: string,
  *   similarity?: number|null, old_mode?: string|null, new_mode?: string|null, size?: number|null,
- *   too_large?: boolean, highlighted?: boolean, notice?: string|null, untracked?: boolean}} FileDiff
+ *   too_large?: boolean, highlighted?: boolean, notice?: string|null, untracked?: boolean,
+ *   loading?: boolean}} FileDiff
  * @typedef {{since?: string|null, commit?: string|null, range?: string|null, live?: boolean,
  *   view?: "unified"|"split", ws?: boolean, context?: number}} ViewSpec
  * @typedef {"open"|"approved"|"changes_requested"} ReviewState
@@ -70,7 +71,7 @@ export const FATAL_CLOSE_CODES = Object.freeze([CLOSE.UNKNOWN_REVIEW, CLOSE.FORB
  *   | {type: "lines", request_id: string, path: string, start: number, lines: ContextLine[], eof: boolean}
  *   | {type: "notice", level: "ok"|"warning"|"error", message: string}
  *   | {type: "pong", nonce?: string}
- *   | {type: "error", code: string, message: string, client_id?: string|null}
+ *   | {type: "error", code: string, message: string, client_id?: string|null, request_id?: string|null}
  *   | {type: "ack", client_id: string, id: string}
  *   | {type: "comment", comment: Comment}
  *   | {type: "review", state: ReviewState, agent: AgentState}

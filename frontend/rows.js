@@ -9,7 +9,8 @@
  *
  * @typedef {{start: number, end: number}} Range 1-based inclusive new-side line numbers
  * @typedef {{label: string, direction: "up"|"down"|"all", range: Range}} Expander
- * @typedef {{type: "gap", header: string, position: "top"|"between"|"bottom", expanders: Expander[]}} GapRow
+ * @typedef {{type: "gap", header: string, position: "top"|"between"|"bottom", expanders: Expander[],
+ *   error?: string}} GapRow
  * @typedef {{type: "line", line: Line, expanded: boolean}} LineRow
  * @typedef {GapRow|LineRow} Row
  */
@@ -88,7 +89,11 @@ function pushGap(rows, gap, ui, expandable) {
   const hidden = top <= bottom;
   if (hidden || gap.alwaysHeader) {
     const expanders = hidden && expandable ? expandersFor({ start: top, end: bottom }, gap.position) : [];
-    if (hidden || gap.header) rows.push({ type: "gap", header: gap.header, position: gap.position, expanders });
+    /** @type {GapRow} */
+    const row = { type: "gap", header: gap.header, position: gap.position, expanders };
+    const failed = ui?.expandError;
+    if (failed && hidden && failed.start <= bottom && failed.end >= top) row.error = failed.message;
+    if (hidden || gap.header) rows.push(row);
   }
   if (Number.isFinite(end)) pushLines(bottom + 1, end);
 }
@@ -210,6 +215,8 @@ export function maxLineNumber(file) {
  * @returns {number}
  */
 export function estimateRows(file) {
+  // A file still loading (a streamed snapshot) has its counts but no hunks yet: about a row per changed line.
+  if (file.loading && !file.hunks.length) return file.additions + file.deletions + 2;
   let count = 0;
   for (const hunk of file.hunks) count += hunk.lines.length + 1;
   return count;

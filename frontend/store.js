@@ -18,6 +18,7 @@ import { CommentIndex } from "./comments.js";
  * @property {number|null} eofAt the last new-side line number, once an `expand` reply said so
  * @property {string} contentKey the hunk ids the expansions were made against
  * @property {boolean} loadRequested the person asked for the full diff of a too_large file
+ * @property {{start: number, end: number, message: string}|null} expandError why the last `expand` failed
  *
  * @typedef {{type: "review"} | {type: "files", changed: string[], removed: string[]}
  *   | {type: "file", path: string, added: boolean} | {type: "removed", path: string}
@@ -68,7 +69,7 @@ export class Store extends EventTarget {
     this.notice = null;
     /** @type {{code: string, message: string}|null} */
     this.error = null;
-    /** @type {Map<string, {path: string, key: string}>} */
+    /** @type {Map<string, {path: string, key: string, start: number, end: number}>} expand requests by id */
     this.pending = new Map();
     this.comments = new CommentIndex();
     this.nextRequest = 1;
@@ -99,6 +100,7 @@ export class Store extends EventTarget {
         eofAt: null,
         contentKey: file ? contentKey(file) : "",
         loadRequested: false,
+        expandError: null,
       };
       this.ui.set(path, ui);
     }
@@ -155,9 +157,19 @@ export class Store extends EventTarget {
       case SERVER.NOTICE:
         this.notice = message.level === "ok" ? null : { level: message.level, message: message.message };
         return [{ type: "notice" }];
-      case SERVER.ERROR:
+      case SERVER.ERROR: {
+        if (message.request_id) {
+          // An `expand` failed: say so at the expander, not in the page banner. (Errors for other requests are
+          // shown where those were made; one whose request is gone, say after a reconnect, has nowhere to go.)
+          const request = this.pending.get(message.request_id);
+          this.pending.delete(message.request_id);
+          if (!request || !this.files.has(request.path)) return [];
+          this.fileUI(request.path).expandError = { start: request.start, end: request.end, message: message.message };
+          return [{ type: "lines", path: request.path }];
+        }
         this.error = { code: message.code, message: message.message };
         return [{ type: "error" }];
+      }
       default:
         return [];
     }
@@ -176,7 +188,8 @@ export class Store extends EventTarget {
       previous.digest &&
       previous.digest === file.digest &&
       previous.highlighted === file.highlighted &&
-      previous.too_large === file.too_large
+      previous.too_large === file.too_large &&
+      Boolean(previous.loading) === Boolean(file.loading)
     ) {
       return false;
     }
@@ -188,6 +201,7 @@ export class Store extends EventTarget {
         ui.expanded = new Map();
         ui.eofAt = null;
         ui.contentKey = key;
+        ui.expandError = null;
       }
     }
     return true;
@@ -229,6 +243,7 @@ export class Store extends EventTarget {
     const file = this.files.get(message.path);
     if (!request || !file || request.path !== message.path || request.key !== contentKey(file)) return [];
     const ui = this.fileUI(message.path);
+    ui.expandError = null;
     message.lines.forEach((line, index) => ui.expanded.set(message.start + index, line));
     if (message.eof) {
       const last = message.start + message.lines.length - 1;
@@ -248,7 +263,7 @@ export class Store extends EventTarget {
     const file = this.files.get(path);
     if (!file || start < 1 || end < start) return null;
     const requestId = `x${this.nextRequest++}`;
-    this.pending.set(requestId, { path, key: contentKey(file) });
+    this.pending.set(requestId, { path, key: contentKey(file), start, end });
     return { type: CLIENT.EXPAND, request_id: requestId, path, start, end };
   }
 

@@ -34,10 +34,16 @@ export function delegateActions(root) {
         emit(root, "edit-file", { path });
         break;
       case "comment":
-        emit(root, "open-comment", { path, side: data.side, line: Number(data.line), row: control.closest("tr") });
+        emit(root, "open-comment", {
+          path,
+          side: data.side === "old" ? "old" : "new",
+          line: Number(data.line),
+          row: control.closest("tr"),
+          shift: event.shiftKey,
+        });
         break;
       case "cancel-comment":
-        control.closest("tr")?.remove();
+        emit(root, "cancel-comment", { form: control.closest("form") });
         break;
       case "resolve": {
         const thread = /** @type {HTMLElement|null} */ (control.closest("[data-comment-id]"));
@@ -54,8 +60,7 @@ export function delegateActions(root) {
     const text = form.querySelector("textarea");
     if (form.matches(".comment-form")) {
       event.preventDefault();
-      const { path, side, line } = form.dataset;
-      emit(root, "submit-comment", { form, path, side, line: Number(line), body: text?.value ?? "" });
+      emit(root, "submit-comment", { form });
     } else if (form.matches(".reply-form")) {
       event.preventDefault();
       const thread = /** @type {HTMLElement|null} */ (form.closest("[data-comment-id]"));

@@ -10,7 +10,8 @@ import { keepElements, restoreKept } from "./keep.js";
 /**
  * @typedef {import("../store.js").Store} Store
  * @typedef {import("../protocol.js").FileDiff} FileDiff
- * @typedef {import("./file.js").FileContext & {threads: import("./threads.js").Threads}} BodyContext
+ * @typedef {import("./file.js").FileContext & {threads: import("./threads.js").Threads,
+ *   decorate?: (path: string, body: HTMLElement) => void}} BodyContext decorate runs after each render
  * @typedef {{path: string, section: HTMLElement, body: HTMLDivElement, mounted: boolean, near: boolean,
  *   measured: {digest: string, layout: string, height: number}|null}} Entry
  */
@@ -68,7 +69,16 @@ export function renderBody(entry, store, context) {
   const ui = store.ui.get(entry.path);
   const collapsed = Boolean(ui?.collapsed);
   entry.body.hidden = collapsed;
-  const { parts, table } = renderFileParts(file, ui, context);
+  const { parts, table, loading } = renderFileParts(file, ui, context);
+  if (loading && !collapsed) {
+    // Sized like the diff that is coming, so the page does not jump when it arrives.
+    const box = h("div", { className: "diff-placeholder diff-loading" }, [
+      h("span", { className: "diff-loading-label", text: "Loading diff\u2026" }),
+    ]);
+    box.style.height = `${estimateRows(file) * LINE_HEIGHT}px`;
+    parts.push(box);
+  }
+  entry.body.setAttribute("aria-busy", String(Boolean(loading)));
   const wanted = table && !collapsed;
   const mounted = wanted && (entry.mounted || entry.near);
   if (mounted) {
@@ -86,5 +96,6 @@ export function renderBody(entry, store, context) {
     restoreKept(entry.body, kept);
     context.threads.place(entry.body, store.comments.on(entry.path), store.view.layout === "split" ? 4 : 3);
   });
+  context.decorate?.(entry.path, entry.body);
   return mounted;
 }

@@ -83,6 +83,9 @@ export function gapRow(gap, numberColumns, codeColumns) {
   const buttons = h("td", { className: "gap-expand", attrs: { colspan: String(numberColumns) } });
   for (const expander of gap.expanders) buttons.append(expanderButton(expander));
   const header = h("td", { className: "gap-header", attrs: { colspan: String(codeColumns) }, text: gap.header });
+  if (gap.error) {
+    header.append(h("span", { className: "gap-error", attrs: { role: "alert" }, text: `Could not expand: ${gap.error}` }));
+  }
   const row = h("tr", { className: `gap gap-${gap.position}` }, [buttons, header]);
   if (gap.expanders.length > 1) row.classList.add("gap-split");
   return row;

@@ -78,13 +78,26 @@ export class Editors {
   }
 
   /**
-   * An `error` answering an `open_file` (matched by path): show it in the panel.
-   * @param {string} path
-   * @param {string} text
+   * An `error` answering this editor's `open_file` (matched by request_id): show it in the panel, not in the
+   * page banner. Returns whether the error was one of ours.
+   * @param {{request_id?: string|null, code: string, message: string}} error
+   * @returns {boolean}
    */
-  onOpenError(path, text) {
-    const panel = this.panels.get(path);
-    if (panel && panel.hash === null) panel.status.textContent = text;
+  onError(error) {
+    if (!error.request_id) return false;
+    for (const [path, panel] of this.panels) {
+      if (panel.requestId !== error.request_id) continue;
+      panel.status.textContent =
+        error.code === "edit_refused" || error.code === "not_live"
+          ? `${path} cannot be edited here: ${error.message}`
+          : `Could not open ${path}: ${error.message}`;
+      panel.status.classList.add("editor-error");
+      panel.status.setAttribute("role", "alert");
+      panel.text.disabled = true;
+      panel.save.disabled = true;
+      return true;
+    }
+    return false;
   }
 
   /**

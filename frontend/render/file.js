@@ -171,16 +171,18 @@ function message(text, extra = []) {
 }
 
 /**
- * What stands before or instead of the diff table. `table` says whether the file has lines to render.
+ * What stands before or instead of the diff table. `table` says whether the file has lines to render;
+ * `loading`, that its lines are on their way (a streamed snapshot sent it without them).
  * @param {FileDiff} file
  * @param {FileUI|undefined} ui
  * @param {FileContext} context
- * @returns {{parts: Node[], table: boolean}}
+ * @returns {{parts: Node[], table: boolean, loading?: boolean}}
  */
 export function renderFileParts(file, ui, context) {
   /** @type {Node[]} */
   const parts = [];
   if (file.notice) parts.push(h("div", { className: "file-notice", attrs: { role: "note" }, text: file.notice }));
+  if (file.loading && file.hunks.length === 0 && !file.binary && !file.too_large) return { parts, table: false, loading: true };
   if (file.too_large && file.hunks.length === 0) {
     const size = file.size != null ? ` (${formatBytes(file.size)})` : "";
     const load = button(ui?.loadRequested ? "Loading\u2026" : "Load diff", {

@@ -1,11 +1,17 @@
 // Review threads in the page: a thread element per comment (kept across re-renders, so a half-typed reply
-// survives live updates), placed under the line it is on, or in the file's box when its line is not shown.
+// survives live updates), placed under the last line of its range; comments on the whole file, and those whose
+// line is not shown, in a box on top of the file; outdated threads (their lines are gone) folded in a block
+// above that, with the code they were about. Resolved threads fold too. Bodies are Markdown (markdown.js).
 import { h, button } from "./dom.js";
+import { renderMarkdown } from "../markdown.js";
+import { rangeText } from "./comment-form.js";
+
+export { commentFormRow, formState } from "./comment-form.js";
 
 /**
  * @typedef {import("../protocol.js").Comment} Comment
- * @typedef {import("../protocol.js").Reply} Reply
- * @typedef {{element: HTMLElement, content: HTMLElement, actions: HTMLElement}} ThreadView
+ * @typedef {{element: HTMLElement, content: HTMLElement, actions: HTMLElement, shown: Comment|null,
+ *   fold: HTMLDetailsElement|null, summary: HTMLElement|null, summarized: Comment|null}} ThreadView
  */
 
 /**
@@ -21,7 +27,7 @@ function ago(seconds) {
 }
 
 /**
- * One message of a thread: author, time, body (plain text).
+ * One message of a thread: author, time, body (Markdown).
  * @param {{author?: string, body: string, created_at: number}} entry
  * @param {Node[]} [extra] badges after the time
  * @returns {HTMLElement}
@@ -29,24 +35,30 @@ function ago(seconds) {
 function message(entry, extra = []) {
   const author = entry.author === "agent" ? "Agent" : "You";
   const time = h("time", { text: ago(entry.created_at), attrs: { datetime: new Date(entry.created_at * 1000).toISOString() } });
+  const body = h("div", { className: "comment-body markdown" });
+  body.append(renderMarkdown(entry.body));
   return h("div", { className: `comment comment-${entry.author ?? "person"}` }, [
     h("div", { className: "comment-head" }, [h("strong", { className: "comment-author", text: author }), time, ...extra]),
-    h("div", { className: "comment-body", text: entry.body }),
+    body,
   ]);
 }
 
 /**
- * Where a comment's line is, as a label ("line 12", "old lines 3–5").
+ * Where a comment is, as a label: "Lines 5–7", "Old line 3", "File".
  * @param {Comment} comment
  * @returns {string}
  */
 export function lineLabel(comment) {
-  if (comment.line == null) return "file";
-  const side = comment.side === "old" ? "old " : "";
-  return comment.end_line != null && comment.end_line !== comment.line
-    ? `${side}lines ${comment.line}\u2013${comment.end_line}`
-    : `${side}line ${comment.line}`;
+  if (comment.line == null) return "Comment on the file";
+  const text = rangeText(comment.side, comment.line, comment.end_line);
+  return text[0].toUpperCase() + text.slice(1);
 }
+
+/**
+ * @param {Comment} comment
+ * @returns {boolean}
+ */
+const isRange = (comment) => comment.line != null && comment.end_line != null && comment.end_line !== comment.line;
 
 export class Threads {
   constructor() {
@@ -60,6 +72,58 @@ export class Threads {
    * @returns {HTMLElement}
    */
   element(comment) {
+    return this.view(comment).element;
+  }
+
+  /**
+   * What to place for a thread: its element, or for a resolved or outdated one a fold (<details>) around it.
+   * @param {Comment} comment
+   * @returns {HTMLElement}
+   */
+  placed(comment) {
+    const view = this.view(comment);
+    const folded = Boolean(comment.outdated) || (comment.state ?? "open") === "resolved";
+    if (!folded) return view.element;
+    if (!view.fold || !view.summary) {
+      view.summary = h("summary", { className: "thread-summary" });
+      view.fold = h("details", { className: "thread-fold" }, [view.summary]);
+    }
+    if (view.summarized !== comment) {
+      view.summarized = comment;
+      this.summarize(view.summary, comment);
+    }
+    view.fold.dataset.fold = comment.outdated ? "outdated" : "resolved";
+    if (view.element.parentElement !== view.fold) view.fold.append(view.element);
+    return view.fold;
+  }
+
+  /**
+   * The one-line summary of a folded thread: why it is folded, where it was, who said what.
+   * @private
+   * @param {HTMLElement} summary
+   * @param {Comment} comment
+   */
+  summarize(summary, comment) {
+    const badge = comment.outdated
+      ? h("span", { className: "badge badge-outdated", text: "Outdated" })
+      : h("span", { className: "badge badge-renamed", text: "Resolved" });
+    const first = (renderMarkdown(comment.body).firstChild?.textContent ?? "").replace(/\s+/g, " ").trim();
+    const replies = comment.replies?.length ?? 0;
+    summary.replaceChildren(
+      badge,
+      h("span", { className: "thread-summary-where", text: lineLabel(comment) }),
+      h("strong", { text: comment.author === "agent" ? "Agent" : "You" }),
+      h("span", { className: "thread-summary-text", text: first.length > 120 ? `${first.slice(0, 120)}\u2026` : first }),
+    );
+    if (replies) summary.append(h("span", { className: "thread-summary-count", text: `${replies} ${replies === 1 ? "reply" : "replies"}` }));
+  }
+
+  /**
+   * @private
+   * @param {Comment} comment
+   * @returns {ThreadView}
+   */
+  view(comment) {
     let view = this.views.get(comment.id);
     if (!view) {
       const reply = h("textarea", {
@@ -71,20 +135,32 @@ export class Threads {
       const content = h("div", { className: "thread-content" });
       const element = h("div", { className: "thread" }, [content, actions]);
       element.dataset.commentId = comment.id;
-      view = { element, content, actions };
+      view = { element, content, actions, shown: null, fold: null, summary: null, summarized: null };
       this.views.set(comment.id, view);
     }
+    if (view.shown !== comment) this.fill(view, comment);
+    return view;
+  }
+
+  /**
+   * @private
+   * @param {ThreadView} view
+   * @param {Comment} comment
+   */
+  fill(view, comment) {
+    view.shown = comment;
     const state = comment.state ?? "open";
     view.element.dataset.state = state;
     view.element.classList.toggle("thread-outdated", Boolean(comment.outdated));
     /** @type {Node[]} */
     const badges = [];
     if (comment.kind === "request_changes") badges.push(h("span", { className: "badge badge-deleted", text: "Changes requested" }));
-    if (comment.outdated) badges.push(h("span", { className: "badge", text: "Outdated" }));
+    if (comment.outdated) badges.push(h("span", { className: "badge badge-outdated", text: "Outdated" }));
     if (state === "resolved") badges.push(h("span", { className: "badge badge-renamed", text: "Resolved" }));
     /** @type {Node[]} */
     const parts = [];
-    if (comment.path && (comment.outdated || comment.line == null)) {
+    // (an outdated thread's place is in the summary of its fold)
+    if (comment.path && !comment.outdated && (comment.line == null || isRange(comment))) {
       parts.push(h("div", { className: "thread-where", text: lineLabel(comment) }));
     }
     if (comment.quoted?.length && (comment.outdated || comment.kind === "request_changes")) {
@@ -102,11 +178,11 @@ export class Threads {
       const control = button("Resolve", { className: "btn", label: "Resolve conversation", data: { action: "resolve" } });
       view.actions.append(control);
     } else if (state !== "open") resolve?.remove();
-    return view.element;
   }
 
   /**
-   * Put a file's threads in its body: under their lines when the table shows them, else in a box on top.
+   * Put a file's threads in its body: under their lines when the table shows them, else in a box on top;
+   * outdated ones in a block above that.
    * @param {HTMLElement} body the file body
    * @param {Comment[]} comments the file's threads
    * @param {number} columns columns of the diff table
@@ -115,12 +191,18 @@ export class Threads {
     for (const old of body.querySelectorAll(":scope .thread-row, :scope > .file-threads")) old.remove();
     for (const cell of body.querySelectorAll("tr[data-keep] > td.thread-cell")) cell.setAttribute("colspan", String(columns));
     /** @type {HTMLElement[]} */
+    const outdated = [];
+    /** @type {HTMLElement[]} */
     const loose = [];
     /** @type {Map<Element, HTMLElement[]>} */
     const byRow = new Map();
     for (const comment of comments) {
-      const element = this.element(comment);
-      const row = comment.outdated || comment.line == null ? null : this.rowFor(body, comment);
+      const element = this.placed(comment);
+      if (comment.outdated) {
+        outdated.push(element);
+        continue;
+      }
+      const row = comment.line == null ? null : this.rowFor(body, comment);
       if (!row) {
         loose.push(element);
         continue;
@@ -133,12 +215,16 @@ export class Threads {
       const cell = h("td", { className: "thread-cell", attrs: { colspan: String(columns) } }, elements);
       row.after(h("tr", { className: "thread-row" }, [cell]));
     }
-    if (loose.length) {
-      const box = h("div", { className: "file-threads" }, loose);
-      const table = body.querySelector(".diff-wrap, .diff-placeholder, .file-message, .image-diff");
-      if (table) table.before(box);
-      else body.append(box);
+    const boxes = [];
+    if (outdated.length) {
+      const label = `${outdated.length} outdated ${outdated.length === 1 ? "comment" : "comments"}`;
+      boxes.push(h("div", { className: "file-threads file-threads-outdated", attrs: { role: "group", "aria-label": label } }, outdated));
     }
+    if (loose.length) boxes.push(h("div", { className: "file-threads" }, loose));
+    if (!boxes.length) return;
+    const table = body.querySelector(":scope > .diff-wrap, :scope > .diff-placeholder, :scope > .file-message, :scope > .image-diff");
+    if (table) table.before(...boxes);
+    else body.append(...boxes);
   }
 
   /**
@@ -152,51 +238,5 @@ export class Threads {
     const line = comment.end_line ?? comment.line;
     if (line == null) return null;
     return comment.side === "old" ? body.querySelector(`tr[data-old="${line}"]`) : body.querySelector(`tr[data-key="n${line}"]`);
-  }
-}
-
-/**
- * A new-comment form as a table row under a diff line; marked data-keep so it survives re-renders.
- * @param {{path: string, side: "old"|"new", line: number, key: string, columns: number}} where
- * @returns {HTMLTableRowElement}
- */
-export function commentFormRow(where) {
-  const text = h("textarea", {
-    className: "input comment-input",
-    attrs: { rows: "3", placeholder: "Leave a comment", "aria-label": "Comment" },
-  });
-  const error = h("p", { className: "form-error", attrs: { role: "alert" }, hidden: true });
-  const form = h("form", { className: "comment-form" }, [
-    h("div", { className: "thread-where", text: `Comment on ${where.side === "old" ? "old " : ""}line ${where.line}` }),
-    text,
-    error,
-    h("div", { className: "form-actions" }, [
-      button("Cancel", { className: "btn", data: { action: "cancel-comment" } }),
-      h("button", { className: "btn btn-primary", text: "Add comment", attrs: { type: "submit" } }),
-    ]),
-  ]);
-  Object.assign(form.dataset, { path: where.path, side: where.side, line: String(where.line) });
-  const row = h("tr", { className: "comment-form-row" }, [
-    h("td", { className: "thread-cell", attrs: { colspan: String(where.columns) } }, [form]),
-  ]);
-  row.dataset.keep = "";
-  row.dataset.keepAnchor = where.key;
-  return row;
-}
-
-/**
- * Show a form as waiting for the server, or not; and an error in it.
- * @param {HTMLFormElement} form
- * @param {boolean} busy
- * @param {string} [error]
- */
-export function formState(form, busy, error = "") {
-  for (const control of form.querySelectorAll("button, textarea")) {
-    /** @type {HTMLButtonElement|HTMLTextAreaElement} */ (control).disabled = busy;
-  }
-  const box = form.querySelector(".form-error");
-  if (box) {
-    box.textContent = error;
-    /** @type {HTMLElement} */ (box).hidden = !error;
   }
 }

@@ -1,6 +1,6 @@
 // The review's verdict controls: approve, or request changes with a summary. Both reach the agent.
 import { h, button } from "./dom.js";
-import { formState } from "./threads.js";
+import { formState } from "./comment-form.js";
 
 /**
  * @typedef {import("../store.js").Store} Store
