@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -32,7 +33,10 @@ from backloop.protocol import (
 from backloop.review.anchor import reanchor
 from backloop.review.model import Comment
 from backloop.review.session import Review, Reviews
+from backloop.review.store import StoreError
 from backloop.viewspec import ViewSpec
+
+log = logging.getLogger(__name__)
 
 Send = Callable[[str], Awaitable[None]]
 NOTICE_KEY = "\0notice"
@@ -249,7 +253,10 @@ class Hub:
                     contents[comment.path] = None
             lines = contents[comment.path]
             line = None if lines is None else reanchor(comment.quoted, comment.line, lines)
-            await self.reviews.set_comment_anchor(review, comment.id, line, outdated=line is None)
+            try:
+                await self.reviews.set_comment_anchor(review, comment.id, line, outdated=line is None)
+            except StoreError as exc:  # (a full disk): the comment keeps its old place; the next change retries
+                log.warning("could not move comment %s: %s", comment.id, exc)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, review: Review, spec: ViewSpec, send: Send) -> AsyncIterator[Subscriber]:

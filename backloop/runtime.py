@@ -11,7 +11,7 @@ from collections.abc import Callable
 from backloop.config import Settings
 from backloop.hub import Hub
 from backloop.review.session import Review, Reviews
-from backloop.review.store import Store
+from backloop.review.store import ReviewRow, Store, StoreError
 from backloop.web.app import create_app
 from backloop.web.serve import Server, bind, make_server
 
@@ -29,37 +29,61 @@ class Runtime:
         self.on_signal: Callable[[], None] | None = None
         """Called when SIGINT/SIGTERM asks the web server to stop (the MCP process then exits as a whole)."""
         self._task: asyncio.Task[None] | None = None
-        self._lock = asyncio.Lock()
+        self._starting: asyncio.Task[int] | None = None
 
     async def start_web(self) -> int:
-        """Start the web server if it is not running; returns its port."""
-        async with self._lock:
-            if self.port is not None:
-                return self.port
-            sock = None
-            remembered = [r.port for r in await self.store.reviews() if r.port] if not self.settings.port else []
-            for candidate in [self.settings.port] if self.settings.port else [*reversed(remembered), 0]:
-                try:
-                    sock = bind(self.settings.host, candidate)
-                    break
-                except OSError as exc:
-                    if self.settings.port:
-                        raise OSError(exc.errno, f"cannot listen on {self.settings.host}:{candidate}: {exc.strerror}") \
-                            from None
-            assert sock is not None
-            port: int = sock.getsockname()[1]
-            server = make_server(create_app(self.reviews, self.hub, self.settings.host, port))
-            server.on_signal = self.on_signal
-            self._server = server
-            self._task = asyncio.create_task(server.serve(sockets=[sock]))
-            while not server.started:
-                if self._task.done():
-                    self._task.result()
-                    raise RuntimeError("the web server stopped while starting")
-                await asyncio.sleep(0.005)
-            self.port = port
-            await self.store.set_port([r.id for r in self.reviews.all()], port)
-            return port
+        """Start the web server if it is not running; returns its port.
+
+        The start runs in a task of its own, which a cancelled caller (an ``await_comments`` cancelled while the
+        server starts) does not abandon halfway: the next call waits for that same start. (Before, it bound a
+        second server, and the first one was never stopped.)"""
+        if self.port is not None:
+            return self.port
+        starting = self._starting
+        if starting is None or (starting.done() and (starting.cancelled() or starting.exception() is not None)):
+            starting = self._starting = asyncio.create_task(self._start_web())
+        return await asyncio.shield(starting)
+
+    async def _start_web(self) -> int:
+        sock = None
+        remembered = [r.port for r in await self._stored_reviews() if r.port] if not self.settings.port else []
+        for candidate in [self.settings.port] if self.settings.port else [*reversed(remembered), 0]:
+            try:
+                sock = bind(self.settings.host, candidate)
+                break
+            except OSError as exc:
+                if self.settings.port:
+                    raise OSError(exc.errno, f"cannot listen on {self.settings.host}:{candidate}: {exc.strerror}") \
+                        from None
+        assert sock is not None
+        port: int = sock.getsockname()[1]
+        server = make_server(create_app(self.reviews, self.hub, self.settings.host, port))
+        server.on_signal = self.on_signal
+        self._server = server
+        self._task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started:
+            if self._task.done():
+                self._task.result()
+                raise RuntimeError("the web server stopped while starting")
+            await asyncio.sleep(0.005)
+        self.port = port
+        await self._remember([r.id for r in self.reviews.all()], port)
+        return port
+
+    async def _stored_reviews(self) -> list[ReviewRow]:
+        try:
+            return await self.store.reviews()
+        except StoreError as exc:  # the server is still useful without the remembered ports
+            log.warning("%s", exc)
+            return []
+
+    async def _remember(self, review_ids: list[str], port: int) -> None:
+        """Store the port so that a restart reuses it; only a convenience, so a failed write (a full disk) is
+        logged, not raised: it must not fail the tool call that started the server."""
+        try:
+            await self.store.set_port(review_ids, port)
+        except StoreError as exc:
+            log.warning("%s", exc)
 
     def url(self, review: Review) -> str:
         assert self.port is not None
@@ -67,7 +91,7 @@ class Runtime:
 
     async def remember_port(self, review: Review) -> None:
         if self.port is not None:
-            await self.store.set_port([review.id], self.port)
+            await self._remember([review.id], self.port)
 
     async def wait_closed(self) -> None:
         """Until the web server stops (Ctrl-C / SIGTERM)."""
@@ -75,6 +99,8 @@ class Runtime:
             await self._task
 
     async def close(self) -> None:
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()
         if self._server is not None:
             self._server.should_exit = True
         if self._task is not None:

@@ -7,16 +7,19 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.session import ServerSession
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
 from backloop.config import Settings, default_state_dir
 from backloop.git.repo import GitError, Repo
 from backloop.mcp import tools
+from backloop.review.store import StoreError
 from backloop.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -92,7 +95,7 @@ def build_server(runtime: Runtime, default_repo: Path) -> MCPServer:
 
         try:
             result = await tools.await_comments(runtime, review_id=review_id, timeout_seconds=timeout_seconds,
-                                                progress=progress)
+                                                progress=progress, handle=_handle(ctx.session, ctx.request_id))
         except tools.ToolFailure as exc:
             raise ToolError(str(exc)) from None
         return _result(tools.await_text(result), result)
@@ -120,7 +123,21 @@ def build_server(runtime: Runtime, default_repo: Path) -> MCPServer:
         return _result(f"Reply posted in the thread of {comment_id}; their answer will arrive via await_comments.",
                        result)
 
+    async def cancelled(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        # A cancel for an await_comments call that already returned: the client dropped the result, so the
+        # comments it carried must be delivered again (the SDK forwards such late cancels to middleware).
+        if ctx.method == "notifications/cancelled" and ctx.params and ctx.params.get("requestId") is not None:
+            runtime.reviews.broker.undeliver(_handle(ctx.session, ctx.params["requestId"]))
+        return await call_next(ctx)
+
+    server.middleware.append(cancelled)
     return server
+
+
+def _handle(session: ServerSession, request_id: object) -> tuple[int, str]:
+    """An MCP request, by connection (its initialize parameters: the session object is made per message) and
+    request id (ids are per connection)."""
+    return id(session.client_params), str(request_id)
 
 
 def settings_from_env() -> Settings:
@@ -148,6 +165,10 @@ async def serve_stdio(settings: Settings, cwd: Path) -> None:
                 await runtime.start_web()  # open pages of these reviews reconnect to it
         except GitError:
             pass  # not started inside a repository: startreview(repo=...) still works
+        except StoreError as exc:
+            # The state cannot be read (the state directory is unusable): keep serving, so that the agent gets
+            # this as a tool error from startreview instead of a server that died at start.
+            log.warning("%s", exc)
         server = build_server(runtime, cwd)
         await server.run_stdio_async()
     finally:

@@ -6,14 +6,14 @@ Errors are raised as ToolFailure with a message meant for the agent; the MCP lay
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from backloop.diff.resolve import resolve
 from backloop.git.repo import GitError, Repo
-from backloop.review.session import Review, ReviewError
+from backloop.review.session import Review, ReviewError, run_to_completion
 from backloop.review.store import Entry, StoreError
 from backloop.runtime import Runtime
 from backloop.viewspec import ViewError, parse_view
@@ -88,7 +88,7 @@ async def start_review(runtime: Runtime, *, since: str | None, commit: str | Non
         spec = parse_view(params)
         repository = await Repo.open(Path(repo) if repo else default_repo)
         await resolve(repository, spec)  # bad refs fail here, before anything is stored
-        review = await runtime.reviews.create(repository, spec, title)
+        review = await run_to_completion(runtime.reviews.create(repository, spec, title))
     except (ViewError, GitError, StoreError) as exc:
         raise ToolFailure(str(exc)) from None
     try:
@@ -117,7 +117,8 @@ def _review(runtime: Runtime, review_id: str | None) -> Review:
 
 
 async def await_comments(runtime: Runtime, *, review_id: str | None, timeout_seconds: float | None,
-                         progress: Progress | None = None) -> AwaitResult:
+                         progress: Progress | None = None, handle: Hashable | None = None) -> AwaitResult:
+    """``handle`` names this call for ``undeliver``, should the agent cancel it after all (see broker.py)."""
     review = _review(runtime, review_id)
     if runtime.port is None:
         try:
@@ -136,7 +137,7 @@ async def await_comments(runtime: Runtime, *, review_id: str | None, timeout_sec
             raise ToolFailure(str(exc)) from None
         if entries:
             result = AwaitResult(review_id=review.id, items=[_item(review, e) for e in entries])
-            broker.mark_delivered(entries)  # no await between this and handing the result back
+            broker.mark_delivered(entries, handle)  # no await between this and handing the result back
             return result
         if review.state == "approved":
             return AwaitResult(review_id=review.id, approved=True)
@@ -199,7 +200,7 @@ def _item_text(item: Item) -> str:
 async def resolve_comment(runtime: Runtime, *, comment_id: str, reply: str | None) -> Resolved:
     try:
         review, _ = runtime.reviews.find_comment(comment_id)
-        comment = await runtime.reviews.resolve(review.id, comment_id, reply, author="agent")
+        comment = await run_to_completion(runtime.reviews.resolve(review.id, comment_id, reply, author="agent"))
     except (ReviewError, StoreError) as exc:
         raise ToolFailure(str(exc)) from None
     return Resolved(review_id=review.id, comment_id=comment.id, state=comment.state)
@@ -208,7 +209,8 @@ async def resolve_comment(runtime: Runtime, *, comment_id: str, reply: str | Non
 async def reply_comment(runtime: Runtime, *, comment_id: str, message: str) -> Replied:
     try:
         review, _ = runtime.reviews.find_comment(comment_id)
-        _, reply_id = await runtime.reviews.reply(review.id, None, comment_id, message, author="agent")
+        _, reply_id = await run_to_completion(runtime.reviews.reply(review.id, None, comment_id, message,
+                                                                    author="agent"))
     except (ReviewError, StoreError) as exc:
         raise ToolFailure(str(exc)) from None
     return Replied(review_id=review.id, comment_id=comment_id, reply_id=reply_id)

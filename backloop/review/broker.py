@@ -2,7 +2,10 @@
 
 Delivery is marked in memory the moment a result is handed back, with no await in between, so a call cancelled
 while waiting loses nothing; the mark is then written to the store in the background (a crash before that write
-re-delivers, never loses).
+re-delivers, never loses). A result can still be lost after it was handed back: the agent's MCP client cancels the
+call just as the result is made, and drops it when it comes. Such a client tells us (``notifications/cancelled``
+for that request), so each result is remembered under a handle (the request) for a while, and ``undeliver`` puts
+its entries back for the next call.
 """
 
 from __future__ import annotations
@@ -10,12 +13,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 from backloop.review.store import Entry, Store, StoreError
 
 log = logging.getLogger(__name__)
+HANDED_KEPT = 64
+"""How many recent results are remembered for ``undeliver``."""
 
 
 @dataclass
@@ -29,6 +35,7 @@ class Broker:
         self.store = store
         self._channels: dict[str, _Channel] = {}
         self._delivered: set[str] = set()
+        self._handed: OrderedDict[Hashable, tuple[str, list[str]]] = OrderedDict()
         self._writes: set[asyncio.Task[None]] = set()
         self._on_waiters = on_waiters
 
@@ -67,21 +74,42 @@ class Broker:
             channel.waiters -= 1
             self._changed(review_id)
 
-    def mark_delivered(self, entries: list[Entry]) -> None:
-        """Call right before handing ``entries`` back (no await in between)."""
+    def mark_delivered(self, entries: list[Entry], handle: Hashable | None = None) -> None:
+        """Call right before handing ``entries`` back (no await in between); ``handle`` names the hand-over (the
+        MCP request) for ``undeliver``."""
         ids = [e.id for e in entries]
         if not ids:
             return
         self._delivered.update(ids)
-        task = asyncio.get_running_loop().create_task(self._persist(ids))
+        if handle is not None:
+            self._handed[handle] = (entries[0].review_id, ids)
+            while len(self._handed) > HANDED_KEPT:
+                self._handed.popitem(last=False)
+        self._write(ids, True)
+
+    def undeliver(self, handle: Hashable) -> None:
+        """The result handed back under ``handle`` never reached the agent: its entries are pending again."""
+        handed = self._handed.pop(handle, None)
+        if handed is None:
+            return
+        review_id, ids = handed
+        self._delivered.difference_update(ids)
+        log.info("the agent cancelled the call that received %d item(s); they will be delivered again", len(ids))
+        self._write(ids, False, then_notify=review_id)
+
+    def _write(self, ids: list[str], delivered: bool, then_notify: str | None = None) -> None:
+        # Tasks start in creation order and the store runs its calls in order: the last mark written wins.
+        task = asyncio.get_running_loop().create_task(self._persist(ids, delivered, then_notify))
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
 
-    async def _persist(self, ids: list[str]) -> None:
+    async def _persist(self, ids: list[str], delivered: bool, then_notify: str | None) -> None:
         try:
-            await self.store.mark_delivered(ids)
+            await self.store.mark_delivered(ids, delivered)
         except StoreError:
             log.exception("could not record delivery; the entries will be delivered again after a restart")
+        if then_notify is not None:
+            self.notify(then_notify)
 
     async def flush(self) -> None:
         if self._writes:

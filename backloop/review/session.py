@@ -10,18 +10,19 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import msgspec
 
 from backloop.git.repo import GitError, Repo
 from backloop.protocol import ReviewState
 from backloop.review.broker import Broker
-from backloop.review.edit import EditConflict, EditRefused, read_for_edit, write_edit
+from backloop.review.edit import EditConflict, EditRefused, content_hash, read_for_edit, write_edit
 from backloop.review.model import AgentState, Comment, Reply, Side
-from backloop.review.store import Entry, ReviewRow, Store, threads, to_comment
+from backloop.review.store import Entry, ReviewRow, Store, StoreError, threads, to_comment
 from backloop.viewspec import ViewSpec
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,27 @@ class ReviewError(Exception):
 
 def new_id() -> str:
     return secrets.token_hex(ID_BYTES)
+
+
+T = TypeVar("T")
+_finishing: set[asyncio.Task[Any]] = set()
+
+
+async def run_to_completion(change: Coroutine[Any, Any, T]) -> T:
+    """Await ``change`` (a call that stores something, then updates the review in memory and announces it) so
+    that it is finished even if the caller is cancelled (an MCP call cancelled by the agent): the store's thread
+    completes a write it has begun regardless, and the review in memory (what the page shows) must follow it.
+    The websocket layer needs no such wrapper: its handlers run on when the socket closes."""
+    task = asyncio.ensure_future(change)
+    _finishing.add(task)
+    task.add_done_callback(_finished)
+    return await asyncio.shield(task)
+
+
+def _finished(task: asyncio.Task[Any]) -> None:
+    _finishing.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved: the caller that would have seen it may be gone
 
 
 @dataclass
@@ -149,21 +171,25 @@ class Reviews:
         _check_body(body, allow_empty=False)
         entry = await self.store.add_entry(Entry(
             0, new_id(), review_id, "request_changes", None, "person", None, None, None, None, [], body, "open",
-            False, time.time(), False), client_id)
+            False, time.time(), False), client_id, review_state="changes_requested")
         comment = self._thread_changed(review, entry)
-        await self._set_state(review, "changes_requested")
+        self._state_changed(review, "changes_requested")
         return comment
 
     async def approve(self, review_id: str, client_id: str | None, body: str = "") -> str:
         review = self.require(review_id)
         _check_body(body)
-        entry = await self.store.add_entry(Entry(
-            0, new_id(), review_id, "approve", None, "person", None, None, None, None, [], body, "open", False,
-            time.time(), True), client_id)
-        if body:
-            # A note with the approval reaches the agent like a comment.
-            await self.comment(review_id, f"{client_id}:note" if client_id else None, body=body, path=None)
-        await self._set_state(review, "approved")
+        now = time.time()
+        # A note with the approval reaches the agent like a comment; stored with it, in one transaction.
+        note = Entry(0, new_id(), review_id, "comment", None, "person", None, None, None, None, [], body, "open",
+                     False, now, False) if body else None
+        approval = Entry(0, new_id(), review_id, "approve", None, "person", None, None, None, None, [], body,
+                         "open", False, now, True)
+        entry = await self.store.add_entry(approval, client_id, also=[note] if note else [],
+                                           review_state="approved")
+        if note is not None and entry.id == approval.id:  # (a resent approval: its note is known already)
+            self._thread_changed(review, note)
+        self._state_changed(review, "approved")
         return entry.id
 
     async def resolve(self, review_id: str, comment_id: str, reply: str | None = None,
@@ -172,8 +198,14 @@ class Reviews:
         if comment_id not in review.comments:
             raise ReviewError("unknown_comment", f"no comment with id {comment_id!r} in review {review_id}")
         if reply:
-            await self.reply(review_id, client_id, comment_id, reply, author=author)
-        await self.store.update_entry(comment_id, state="resolved")
+            # The reply and the resolution are one transaction: a failed write leaves neither.
+            _check_body(reply, allow_empty=False)
+            entry = await self.store.add_entry(Entry(
+                0, new_id(), review_id, "reply", comment_id, author, None, None, None, None, [], reply, "open",
+                False, time.time(), author == "agent"), client_id, resolves=comment_id)
+            self._thread_changed(review, entry)
+        else:
+            await self.store.update_entry(comment_id, state="resolved")
         review.comments[comment_id] = msgspec.structs.replace(review.comments[comment_id], state="resolved")
         self._announce(review_id, [comment_id])
         return review.comments[comment_id]
@@ -202,15 +234,22 @@ class Reviews:
             if seen is not None:
                 return seen
             try:
+                old_text, _ = await asyncio.to_thread(read_for_edit, review.repo.root, path)
                 diff = await asyncio.to_thread(write_edit, review.repo.root, path, base_hash, content)
             except EditRefused as exc:
                 code = "edit_conflict" if isinstance(exc, EditConflict) else "edit_refused"
                 raise ReviewError(code, str(exc)) from None
             except OSError as exc:
                 raise ReviewError("edit_refused", f"{path}: {exc.strerror}") from None
-            entry = await self.store.add_entry(Entry(
-                0, new_id(), review_id, "edit", None, "person", path, "new", None, None, [], diff, "open", False,
-                time.time(), not diff), client_id)
+            try:
+                entry = await self.store.add_entry(Entry(
+                    0, new_id(), review_id, "edit", None, "person", path, "new", None, None, [], diff, "open", False,
+                    time.time(), not diff), client_id)
+            except StoreError:
+                # Not recorded, so the agent would never hear of it and the person is told nothing was saved:
+                # put the file back as it was (unless someone changed it again meanwhile).
+                await asyncio.to_thread(_undo_edit, review.repo.root, path, old_text, content)
+                raise
         if diff:
             self.broker.notify(review_id)
         return entry.id
@@ -233,9 +272,9 @@ class Reviews:
         self._announce(review.id, [root.id])
         return root
 
-    async def _set_state(self, review: Review, state: ReviewState) -> None:
+    def _state_changed(self, review: Review, state: ReviewState) -> None:
+        """The review's state was stored as ``state``: follow it in memory, tell the page and the agent."""
         if review.state != state:
-            await self.store.set_review_state(review.id, state)
             review.state = state
             self._announce(review.id, [], True)
         self.broker.notify(review.id)
@@ -264,6 +303,15 @@ class Reviews:
             await self.store.update_entry(comment_id, line=line, end_line=end, outdated=int(outdated))
             review.comments[comment_id] = msgspec.structs.replace(comment, line=line, end_line=end, outdated=outdated)
             self._announce(review.id, [comment_id])
+
+
+def _undo_edit(root: Path, path: str, old_text: str, content: str) -> None:
+    if "\r\n" in old_text and "\r\n" not in content:  # what write_edit wrote (it keeps CRLF line endings)
+        content = content.replace("\n", "\r\n")
+    try:
+        write_edit(root, path, content_hash(content.encode("utf-8")), old_text)
+    except (EditRefused, OSError) as exc:
+        log.warning("could not undo the unrecorded edit of %s: %s", path, exc)
 
 
 def _check_body(body: str, allow_empty: bool = True) -> None:

@@ -10,7 +10,7 @@ import asyncio
 import json
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,8 +173,22 @@ class Store:
 
     # ---- entries -----------------------------------------------------------------------------------------
 
-    async def add_entry(self, entry: Entry, client_id: str | None = None) -> Entry:
-        """Insert ``entry``; with a ``client_id`` already seen, nothing is written and the first entry is returned."""
+    async def add_entry(self, entry: Entry, client_id: str | None = None, *, also: Sequence[Entry] = (),
+                        review_state: str | None = None, resolves: str | None = None) -> Entry:
+        """Insert ``entry``; with a ``client_id`` already seen, nothing is written and the first entry is returned.
+
+        What one request changes is written in this one transaction, so that a failed write (a full disk) leaves
+        none of it behind: the entries in ``also`` (an approval's note), the review's new state, the thread that
+        ``resolves`` names (a reply that resolves it)."""
+
+        def insert(db: sqlite3.Connection, e: Entry) -> int:
+            cur = db.execute(
+                "INSERT INTO entries (id, review_id, kind, parent_id, author, path, side, line, end_line, quoted, "
+                "body, state, outdated, created, delivered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (e.id, e.review_id, e.kind, e.parent_id, e.author, e.path, e.side, e.line, e.end_line,
+                 json.dumps(e.quoted) if e.quoted else None, e.body, e.state, int(e.outdated), e.created,
+                 int(e.delivered)))
+            return cur.lastrowid or 0
 
         def q(db: sqlite3.Connection) -> Entry:
             db.execute("BEGIN IMMEDIATE")
@@ -187,14 +201,15 @@ class Store:
                     return _entry(found)
                 db.execute("INSERT INTO client_ops (review_id, client_id, result) VALUES (?, ?, ?)",
                            (entry.review_id, client_id, entry.id))
-            cur = db.execute(
-                "INSERT INTO entries (id, review_id, kind, parent_id, author, path, side, line, end_line, quoted, "
-                "body, state, outdated, created, delivered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (entry.id, entry.review_id, entry.kind, entry.parent_id, entry.author, entry.path, entry.side,
-                 entry.line, entry.end_line, json.dumps(entry.quoted) if entry.quoted else None, entry.body,
-                 entry.state, int(entry.outdated), entry.created, int(entry.delivered)))
+            seq = insert(db, entry)
+            for extra in also:
+                insert(db, extra)
+            if review_state is not None:
+                db.execute("UPDATE reviews SET state = ? WHERE id = ?", (review_state, entry.review_id))
+            if resolves is not None:
+                db.execute("UPDATE entries SET state = 'resolved' WHERE id = ?", (resolves,))
             db.execute("COMMIT")
-            return Entry(cur.lastrowid or 0, *_fields_after_seq(entry))
+            return Entry(seq, *_fields_after_seq(entry))
 
         return await self._call(q)
 
@@ -217,9 +232,9 @@ class Store:
             f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE review_id = ? AND delivered = 0 AND author = 'person' "
             f"AND kind IN ({marks}) ORDER BY seq", (review_id, *AGENT_KINDS))])
 
-    async def mark_delivered(self, ids: list[str]) -> None:
-        await self._call(lambda db: db.executemany("UPDATE entries SET delivered = 1 WHERE id = ?",
-                                                   [(i,) for i in ids]))
+    async def mark_delivered(self, ids: list[str], delivered: bool = True) -> None:
+        await self._call(lambda db: db.executemany("UPDATE entries SET delivered = ? WHERE id = ?",
+                                                   [(int(delivered), i) for i in ids]))
 
     async def update_entry(self, entry_id: str, **fields: Any) -> None:
         allowed = {"state", "outdated", "line", "end_line"}

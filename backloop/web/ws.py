@@ -42,6 +42,8 @@ from backloop.review.store import StoreError
 from backloop.viewspec import ViewError, parse_view
 
 log = logging.getLogger(__name__)
+_unfinished: set[asyncio.Task[None]] = set()
+"""Handlers of requests from sockets that have closed, still running."""
 
 
 async def review_socket(websocket: WebSocket, reviews: Reviews, hub: Hub) -> None:
@@ -93,8 +95,12 @@ async def review_socket(websocket: WebSocket, reviews: Reviews, hub: Hub) -> Non
             pass
         finally:
             pump.cancel()
+            # Requests already received are carried out, not cancelled: a comment whose write has begun must
+            # also reach the review in memory (and an edit written to disk must be recorded), even when the ack
+            # can no longer be sent. The client resends it and gets the same id.
+            _unfinished.update(work)
             for task in work:
-                task.cancel()
+                task.add_done_callback(_unfinished.discard)
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pump
 
