@@ -34,8 +34,27 @@ BACKGROUND_BATCH_LINES = 3_000
 Listener = Callable[[Iterable[str]], None]
 
 
+_OPERATIONS = (
+    ("rebase-merge", "A rebase is in progress: HEAD is the commit it stopped at, not the tip of your branch"),
+    ("rebase-apply/applying", "A git am is in progress"),
+    ("rebase-apply", "A rebase is in progress: HEAD is the commit it stopped at, not the tip of your branch"),
+    ("MERGE_HEAD", "A merge is in progress"),
+    ("CHERRY_PICK_HEAD", "A cherry-pick is in progress"),
+    ("REVERT_HEAD", "A revert is in progress"),
+)
+"""Files in the git dir that mean an operation stopped halfway (at a conflict), and what to tell the person."""
+
+
 class ViewUnavailable(Exception):
     pass
+
+
+async def _no_paths() -> set[str]:
+    return set()
+
+
+async def _no_diff() -> bytes:
+    return b""
 
 
 class DiffView:
@@ -47,11 +66,17 @@ class DiffView:
         self.files: dict[str, FileDiff] = {}
         self.patches: dict[str, FilePatch] = {}
         self.resolved: Resolved | None = None
+        self.operation: str | None = None
+        """A git operation left in progress (a rebase stopped at a conflict…), for the person."""
         self.error: str | None = None
         self.version = 0
         self.ready = asyncio.Event()
         self._listeners: list[Listener] = []
         self._tracked: set[str] = set()
+        """Paths in the index or the base (live views): anything else that exists is untracked or ignored."""
+        self._index: set[str] = set()
+        self._staged: set[str] = set()
+        """Paths whose index entry differs from the base: their per-path refresh needs the full base diff."""
         self._ignored: set[str] = set()
         self._pending_paths: set[str] = set()
         self._pending_full = True
@@ -112,27 +137,57 @@ class DiffView:
 
     # ---- recomputes --------------------------------------------------------------------------------------
 
+    @property
+    def warning(self) -> str | None:
+        """What the person should know about this view, though it could be computed."""
+        parts = [p for p in (self.resolved.notice if self.resolved else None, self.operation) if p]
+        return " ".join(parts) or None
+
+    async def _operation(self) -> str | None:
+        if self.spec.since is None:  # commits and ranges do not change with the work tree
+            return None
+        label = next((text for name, text in _OPERATIONS if (self.repo.git_dir / name).exists()), None)
+        if label is None:
+            return None
+        out = await self.repo.run("ls-files", "-u", "-z")
+        conflicted = sorted({item.split("\t", 1)[1] for item in out.decode("utf-8", "replace").split("\0")
+                             if "\t" in item})
+        if not conflicted:
+            return f"{label}."
+        names = ", ".join(conflicted[:5]) + (", …" if len(conflicted) > 5 else "")
+        return f"{label}; {len(conflicted)} file{'s' if len(conflicted) > 1 else ''} with conflicts: {names}."
+
     async def _refresh_all(self) -> None:
         resolved = await resolve(self.repo, self.spec)
-        out = await self.repo.diff(resolved.base, resolved.target, context=self.spec.context,
-                                   ignore_ws=self.spec.ws)
-        patches = {p.path: p for p in split_raw_patch(out)}
+        operation = await self._operation()
+        diff = self.repo.diff(resolved.base, resolved.target, context=self.spec.context, ignore_ws=self.spec.ws)
         if self.spec.live:
-            self._tracked = await self.repo.tracked(resolved.base if resolved.base != await self.repo.empty_tree()
-                                                    else None)
-            untracked = await self.repo.untracked()
+            empty = await self.repo.empty_tree()
+            out, index, in_base, staged, untracked = await asyncio.gather(
+                diff, self.repo.index_paths(),
+                self.repo.tree_paths(resolved.base) if resolved.base != empty else _no_paths(),
+                self.repo.staged(resolved.base), self.repo.untracked())
+            self._index, self._tracked, self._staged = index, index | in_base, staged
             self._ignored.clear()
-            for fp in await asyncio.to_thread(self._read_untracked, untracked):
-                patches[fp.path] = fp
+        else:
+            out, untracked = await diff, []
+        patches = await asyncio.to_thread(self._patches, out, untracked)
         notice_changed = (self.error is not None) or (self.resolved is None) or (
             self.resolved.notice != resolved.notice or self.resolved.base_label != resolved.base_label
-            or self.resolved.target_label != resolved.target_label)
+            or self.resolved.target_label != resolved.target_label) or self.operation != operation
         self.resolved = resolved
+        self.operation = operation
         self.error = None
         changed = set(self.files) | set(patches)
         await self._apply(patches, changed)
         if notice_changed:
             self._publish(["\0notice"])
+
+    def _patches(self, out: bytes, untracked: list[str]) -> dict[str, FilePatch]:
+        patches = {p.path: p for p in split_raw_patch(out)}
+        for fp in self._read_untracked(untracked):
+            patches[fp.path] = fp
+        return patches
 
     async def _refresh_paths(self, paths: set[str]) -> None:
         resolved = self.resolved
@@ -149,9 +204,14 @@ class DiffView:
         for path, fd in self.files.items():
             if fd.old_path in paths or (prefixes and path.startswith(prefixes)):
                 spec.add(path)
-        out = await self.repo.diff(resolved.base, resolved.target, context=self.spec.context,
-                                   ignore_ws=self.spec.ws, paths=sorted(spec))
-        patches = {p.path: p for p in split_raw_patch(out)}
+        # Unstaged paths (index entry = base entry) take the cheap index-vs-work-tree diff; the rest the full one.
+        fast = sorted(p for p in spec if p in self._index and p not in self._staged)
+        slow = sorted(p for p in spec if p not in self._index or p in self._staged)
+        outputs = await asyncio.gather(
+            self.repo.diff_files(context=self.spec.context, ignore_ws=self.spec.ws, paths=fast) if fast else _no_diff(),
+            self.repo.diff(resolved.base, resolved.target, context=self.spec.context, ignore_ws=self.spec.ws,
+                           paths=slow) if slow else _no_diff())
+        patches = {p.path: p for out in outputs for p in split_raw_patch(out) if p.path in spec}
         candidates = [p for p in spec if p not in patches and p not in self._tracked
                       and os.path.lexists(self.repo.root / p)]
         if candidates:
@@ -181,7 +241,7 @@ class DiffView:
 
     async def _apply(self, patches: dict[str, FilePatch], scope: Iterable[str]) -> None:
         """Make ``files`` match ``patches`` for every path in ``scope``; publish what changed."""
-        fresh: list[FileDiff] = []
+        todo: list[FilePatch] = []
         changed: list[str] = []
         for path in scope:
             fp = patches.get(path)
@@ -195,19 +255,25 @@ class DiffView:
             if old is not None and old.digest == fp.digest and path in self.files:
                 continue
             self.patches[path] = fp
-            fd = build_file(fp)
-            if fd.too_large:
-                fd = msgspec.structs.replace(fd, size=await self._size(fp))
-            fresh.append(fd)
+            todo.append(fp)
             changed.append(path)
-        if fresh and sum(line_count(fd) for fd in fresh) <= SYNC_HIGHLIGHT_LINES:
-            fresh = await asyncio.to_thread(self._highlight_many, fresh)
+        fresh = await asyncio.to_thread(self._build_many, todo) if todo else []
+        for i, fd in enumerate(fresh):
+            if fd.too_large:
+                fresh[i] = msgspec.structs.replace(fd, size=await self._size(todo[i]))
         for fd in fresh:
             self.files[fd.path] = fd
         if changed:
             self._publish(changed)
         if any(not fd.highlighted for fd in fresh):
             self._schedule_highlight()
+
+    def _build_many(self, patches: list[FilePatch]) -> list[FileDiff]:
+        """Parse (worker thread); small changes are highlighted right away, so a save arrives highlighted."""
+        built = [build_file(fp) for fp in patches]
+        if sum(line_count(fd) for fd in built) <= SYNC_HIGHLIGHT_LINES:
+            return self._highlight_many(built)
+        return built
 
     def _highlight_many(self, files: list[FileDiff]) -> list[FileDiff]:
         result = []

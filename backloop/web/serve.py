@@ -66,6 +66,7 @@ def make_server(app: Starlette) -> Server:
         log_level="warning",
         access_log=False,
         ws_max_size=MAX_CLIENT_FRAME,
+        ws_per_message_deflate=False,  # loopback: compressing a 40 MB snapshot costs more than sending it
         ws_ping_interval=20,
         ws_ping_timeout=20,
         timeout_graceful_shutdown=1,
