@@ -97,8 +97,8 @@ class Subscriber:
         view = self.view
         if view.error is not None:
             state = ("error", view.error)
-        elif view.resolved is not None and view.resolved.notice:
-            state = ("warning", view.resolved.notice)
+        elif view.warning:
+            state = ("warning", view.warning)
         else:
             state = ("ok", "")
         if state == self.sent_notice or (self.sent_notice is None and state[0] == "ok"):

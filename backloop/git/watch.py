@@ -21,7 +21,8 @@ Batch = Callable[[set[str], bool], None]
 # Files under the git dir whose change means "recompute everything".
 _GIT_FILES = frozenset({"HEAD", "index", "packed-refs", "MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD",
                         "info/exclude"})
-_GIT_DIRS = ("refs/",)
+_GIT_DIRS = ("refs/", "rebase-merge/", "rebase-apply/")
+"""(A rebase's own state too: its end must be seen even when HEAD was written before the state was removed.)"""
 # In the common dir of a linked worktree (the main .git): what all worktrees share.
 _COMMON_FILES = frozenset({"packed-refs", "info/exclude"})
 _SKIP_DIRS = frozenset({".git"})

@@ -285,7 +285,8 @@ def test_merge_conflict_in_a_staged_view(make_repo: MakeRepo, served: Served) ->
     review = served.review(repo.root, {"since": "HEAD"})
     with served.ws(review.id, {"since": "HEAD"}) as ws:
         _, snapshot, notice = start(ws)
-        assert notice is None
+        assert notice == {"type": "notice", "level": "warning",
+                          "message": 'A merge is in progress; 2 files with conflicts: f.txt, weird "name".txt.'}
         files = files_of(snapshot)
         assert sorted(files) == ["f.txt", 'weird "name".txt']
         assert files["f.txt"]["notice"] == "Unmerged path: this file has merge conflicts."
