@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 SYNC_HIGHLIGHT_LINES = 4_000
 """Up to this many new lines are highlighted before the push; more are pushed plain first."""
 BACKGROUND_BATCH_LINES = 3_000
+PARSE_BATCH_LINES = 20_000
+PARSE_NOW_LINES = 5_000
+"""Of a big change, files are parsed before the first push up to about this many lines; the rest are pushed as
+``loading`` summaries (status and counts) and completed in the background, so a first snapshot is quick."""
 
 Listener = Callable[[Iterable[str]], None]
 
@@ -47,6 +51,18 @@ _OPERATIONS = (
 
 class ViewUnavailable(Exception):
     pass
+
+
+def _take_lines(files: list[FileDiff], limit: int, size: Callable[[FileDiff], int]) -> list[FileDiff]:
+    """The first files, up to about ``limit`` lines (at least one)."""
+    taken: list[FileDiff] = []
+    total = 0
+    for fd in files:
+        taken.append(fd)
+        total += size(fd)
+        if total >= limit:
+            break
+    return taken
 
 
 async def _no_paths() -> set[str]:
@@ -265,13 +281,19 @@ class DiffView:
             self.files[fd.path] = fd
         if changed:
             self._publish(changed)
-        if any(not fd.highlighted for fd in fresh):
+        if any(fd.loading or not fd.highlighted for fd in fresh):
             self._schedule_highlight()
 
     def _build_many(self, patches: list[FilePatch]) -> list[FileDiff]:
-        """Parse (worker thread); small changes are highlighted right away, so a save arrives highlighted."""
-        built = [build_file(fp) for fp in patches]
-        if sum(line_count(fd) for fd in built) <= SYNC_HIGHLIGHT_LINES:
+        """Parse (worker thread). Small changes are highlighted right away, so a save arrives highlighted; of a
+        big one only the first files are parsed now, the rest are summaries the background task completes."""
+        built: list[FileDiff] = []
+        budget = PARSE_NOW_LINES
+        for fp in patches:
+            fd = build_file(fp, summary=budget <= 0)
+            budget -= line_count(fd)
+            built.append(fd)
+        if sum(line_count(fd) for fd in built) <= SYNC_HIGHLIGHT_LINES and not any(fd.loading for fd in built):
             return self._highlight_many(built)
         return built
 
@@ -279,6 +301,8 @@ class DiffView:
         result = []
         for fd in files:
             fp = self.patches.get(fd.path)
+            if fd.loading and fp is not None:
+                fd = build_file(fp)
             old_blob, new_blob = blob_ids(fp.chunk) if fp else (None, None)
             result.append(highlight_file(fd, old_blob, new_blob))
         return result
@@ -288,27 +312,29 @@ class DiffView:
             self._highlight_task = asyncio.create_task(self._highlight_background())
 
     async def _highlight_background(self) -> None:
+        """Complete the view in file order: first parse the files pushed as summaries (fast), then highlight."""
         while True:
-            batch: list[FileDiff] = []
-            lines = 0
-            for path in sorted(self.files):
-                fd = self.files[path]
-                if not fd.highlighted:
-                    batch.append(fd)
-                    lines += line_count(fd)
-                    if lines >= BACKGROUND_BATCH_LINES:
-                        break
-            if not batch:
-                return
-            done = await asyncio.to_thread(self._highlight_many, batch)
+            loading = [fd for fd in (self.files[p] for p in sorted(self.files)) if fd.loading]
+            if loading:
+                batch = _take_lines(loading, PARSE_BATCH_LINES, lambda fd: fd.additions + fd.deletions)
+                done = await asyncio.to_thread(self._parse_many, batch)
+            else:
+                pending = [fd for fd in (self.files[p] for p in sorted(self.files)) if not fd.highlighted]
+                if not pending:
+                    return
+                batch = _take_lines(pending, BACKGROUND_BATCH_LINES, line_count)
+                done = await asyncio.to_thread(self._highlight_many, batch)
             published = []
             for fd in done:
                 current = self.files.get(fd.path)
-                if current is not None and current.digest == fd.digest and not current.highlighted:
+                if current is not None and current.digest == fd.digest and (current.loading or not current.highlighted):
                     self.files[fd.path] = fd
                     published.append(fd.path)
             if published:
                 self._publish(published)
+
+    def _parse_many(self, files: list[FileDiff]) -> list[FileDiff]:
+        return [build_file(self.patches[fd.path]) if fd.path in self.patches else fd for fd in files]
 
     async def _size(self, fp: FilePatch) -> int | None:
         if self.resolved is not None and self.resolved.target.kind == "worktree":

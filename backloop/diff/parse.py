@@ -174,8 +174,9 @@ def hunk_id(header: str, lines: list[Line]) -> str:
     return h.hexdigest()
 
 
-def build_file(patch: FilePatch, *, full: bool = False) -> FileDiff:
-    """The FileDiff of one FilePatch; hunks left out (``too_large``) for huge chunks unless ``full``."""
+def build_file(patch: FilePatch, *, full: bool = False, summary: bool = False) -> FileDiff:
+    """The FileDiff of one FilePatch; hunks left out (``too_large``) for huge chunks unless ``full``. With
+    ``summary`` the hunks are not parsed yet (``loading``): status and counts only, cheap for a first look."""
     e = patch.entry
     status = _STATUS.get(e.status, "modified")
     # A type change (file <-> symlink) is printed as two parts, a deletion and an addition: each has its own
@@ -194,7 +195,7 @@ def build_file(patch: FilePatch, *, full: bool = False) -> FileDiff:
     hunks: list[Hunk] = []
     if too_large and patch.counts is not None:
         additions, deletions = patch.counts
-    elif too_large:
+    elif too_large or (summary and bodies):
         additions = sum(b.count(b"\n+") for b in bodies)
         deletions = sum(b.count(b"\n-") for b in bodies)
     elif bodies:
@@ -224,6 +225,7 @@ def build_file(patch: FilePatch, *, full: bool = False) -> FileDiff:
         highlighted=not hunks,
         notice=notice,
         untracked=patch.untracked,
+        loading=summary and bool(bodies) and not too_large,
     )
 
 
