@@ -19,6 +19,7 @@ import msgspec
 from backloop.diff.highlight import highlight_file, highlight_text, line_count
 from backloop.diff.model import FileDiff
 from backloop.diff.parse import FilePatch, blob_ids, build_file, split_raw_patch
+from backloop.diff.pool import highlight_in_worker
 from backloop.diff.resolve import Resolved, resolve
 from backloop.git.repo import GitError, Repo
 from backloop.git.untracked import untracked_patch
@@ -323,7 +324,7 @@ class DiffView:
                 if not pending:
                     return
                 batch = _take_lines(pending, BACKGROUND_BATCH_LINES, line_count)
-                done = await asyncio.to_thread(self._highlight_many, batch)
+                done = await highlight_in_worker([(fd, *self._blobs(fd.path)) for fd in batch])
             published = []
             for fd in done:
                 current = self.files.get(fd.path)
@@ -332,6 +333,10 @@ class DiffView:
                     published.append(fd.path)
             if published:
                 self._publish(published)
+
+    def _blobs(self, path: str) -> tuple[str | None, str | None]:
+        fp = self.patches.get(path)
+        return blob_ids(fp.chunk) if fp else (None, None)
 
     def _parse_many(self, files: list[FileDiff]) -> list[FileDiff]:
         return [build_file(self.patches[fd.path]) if fd.path in self.patches else fd for fd in files]

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 
 from backloop.config import Settings
+from backloop.diff import pool as highlight_pool
 from backloop.hub import Hub
 from backloop.review.session import Review, Reviews
 from backloop.review.store import ReviewRow, Store, StoreError
@@ -107,5 +108,6 @@ class Runtime:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(self._task), 2.0)
         await self.hub.close()
+        highlight_pool.shutdown()
         await self.reviews.broker.flush()
         await asyncio.to_thread(self.store.close)

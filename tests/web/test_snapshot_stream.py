@@ -50,4 +50,10 @@ def test_big_snapshot_streams_the_rest_in_order(make_repo: MakeRepo, tmp_path: P
                     followed.append(file)
             assert [f["path"] for f in followed] == [f["path"] for f in stubs]
             assert all(not f.get("loading") and len(f["hunks"][0]["lines"]) == 800 for f in followed)
+            # Highlighting (in a worker process) completes every file in the end.
+            latest = {f["path"]: f for f in [*full, *followed]}
+            while any(f.get("highlighted") is False or f.get("loading") for f in latest.values()):
+                file = receive_until(ws, lambda m: m["type"] == "file", timeout=60)[0]["file"]
+                latest[file["path"]] = file
+            assert all(len(f["hunks"][0]["lines"]) == 800 for f in latest.values())
     store.close()
