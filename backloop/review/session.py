@@ -230,7 +230,7 @@ class Reviews:
         """Write the person's edit; returns the id of the recorded edit (the same for a resent message)."""
         review = self.require(review_id)
         async with review.edit_lock:
-            seen = await self.store.seen_client_id(review_id, client_id)
+            seen = await self.store.seen_client_id(review_id, client_id, "edit")
             if seen is not None:
                 return seen
             try:

@@ -61,6 +61,14 @@ AGENT_KINDS = ("comment", "reply", "request_changes", "edit")
 """Entries by the person that the agent must receive."""
 
 
+class ClientIdReused(Exception):
+    """A client_id came again with another kind of message: a client bug, refused rather than guessed at."""
+
+    def __init__(self, client_id: str, kind: str) -> None:
+        super().__init__(f"client_id {client_id!r} was already used for a message of another kind ({kind}); "
+                         "use a new client_id for each message")
+
+
 class StoreError(Exception):
     """The state could not be read or written (read-only directory, disk full…); the message says why."""
 
@@ -197,8 +205,11 @@ class Store:
                                   (entry.review_id, client_id)).fetchone()
                 if seen is not None:
                     db.execute("COMMIT")
-                    found = db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id = ?", (seen[0],)).fetchone()
-                    return _entry(found)
+                    found = _entry(db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id = ?",
+                                              (seen[0],)).fetchone())
+                    if found.kind != entry.kind:
+                        raise ClientIdReused(client_id, found.kind)
+                    return found
                 db.execute("INSERT INTO client_ops (review_id, client_id, result) VALUES (?, ?, ?)",
                            (entry.review_id, client_id, entry.id))
             seq = insert(db, entry)
@@ -213,10 +224,14 @@ class Store:
 
         return await self._call(q)
 
-    async def seen_client_id(self, review_id: str, client_id: str) -> str | None:
+    async def seen_client_id(self, review_id: str, client_id: str, kind: str) -> str | None:
+        """The id of the entry a ``client_id`` already created (of ``kind``: else ClientIdReused)."""
+
         def q(db: sqlite3.Connection) -> str | None:
-            row = db.execute("SELECT result FROM client_ops WHERE review_id = ? AND client_id = ?",
-                             (review_id, client_id)).fetchone()
+            row = db.execute("SELECT e.id, e.kind FROM client_ops c JOIN entries e ON e.id = c.result "
+                             "WHERE c.review_id = ? AND c.client_id = ?", (review_id, client_id)).fetchone()
+            if row is not None and row[1] != kind:
+                raise ClientIdReused(client_id, row[1])
             return None if row is None else str(row[0])
 
         return await self._call(q)

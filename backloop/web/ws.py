@@ -38,7 +38,7 @@ from backloop.protocol import (
     encode,
 )
 from backloop.review.session import ReviewError, Reviews
-from backloop.review.store import StoreError
+from backloop.review.store import ClientIdReused, StoreError
 from backloop.viewspec import ViewError, parse_view
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,8 @@ async def _handle(sub: Subscriber, reviews: Reviews, message: ClientMessage) -> 
         sub.reply(Error(code="not_in_diff", message=str(exc), **ids))
     except ReviewError as exc:
         sub.reply(Error(code=exc.code, message=exc.message, **ids))
+    except ClientIdReused as exc:
+        sub.reply(Error(code="client_id_reused", message=str(exc), **ids))
     except StoreError as exc:
         sub.reply(Error(code="storage_failed", message=f"{exc} — nothing was saved", **ids))
     except Exception as exc:  # one bad request must not take the connection down
