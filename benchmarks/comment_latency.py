@@ -141,9 +141,9 @@ def comment_latency(samples: int) -> list[float]:
         page = browser.new_page()
         page.goto(url)
         section = page.locator('[data-path="app.py"]')
-        section.wait_for()
+        section.get_by_text("return 55").wait_for()
         for n in range(samples):
-            line = 5 if n % 2 == 0 else 6
+            line = 17 if n % 2 == 0 else 16  # the changed line (f5's return) and the one above it
             section.get_by_role("button", name=f"Comment on line {line}", exact=True).click()
             page.get_by_role("textbox", name="Comment").fill(f"sample {n}")
             waiting = mcp.tool("await_comments", {"review_id": review_id, "timeout_seconds": 30})
