@@ -246,6 +246,10 @@ def decode_client(data: str | bytes) -> ClientMessage:
         raise ProtocolError(code, text) from None
     except msgspec.DecodeError as exc:
         raise ProtocolError("invalid_json", f"not a JSON object: {exc}") from None
+    except RecursionError:
+        # msgspec gives up on JSON nested deeper than it can recurse (e.g. 100,000 "[" in front of the type tag,
+        # which it must skip to learn the type): a bad frame like any other, not a crash of the connection.
+        raise ProtocolError("invalid_json", "JSON nested too deeply") from None
     if isinstance(message, Expand) and not (1 <= message.start <= message.end < message.start + MAX_EXPAND_LINES):
         raise ProtocolError("invalid_message", f"expand needs 1 <= start <= end and at most {MAX_EXPAND_LINES} lines")
     return message
