@@ -6,11 +6,15 @@ import os
 import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 import backloop.git.repo as git_repo
 from tests.support import GitRepo
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 # Repositories made by the tests and every git call backloop makes see no user or system config, unless a test
 # installs one on purpose (tests/diff/test_parse.py::test_hostile_user_config_changes_nothing).
@@ -50,6 +54,14 @@ def make_repo(tmp_path: Path) -> Iterator[MakeRepo]:
         return repo
 
     yield make
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless system Chromium for the session (see tests/e2e/conftest.py), for tests/e2e and tests/security."""
+    from tests.e2e.conftest import launch_chromium
+
+    yield from launch_chromium()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

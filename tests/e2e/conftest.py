@@ -162,8 +162,9 @@ def start_server(repo: E2ERepo, tmp_path: Path) -> Iterator[StartServer]:
         _stop(server.process)
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def launch_chromium() -> Iterator[Browser]:
+    """The system Chromium under Playwright, for the session-scoped ``browser`` fixture in tests/conftest.py (one
+    per session: Playwright's sync API cannot run twice in one thread, and tests/security drives it too)."""
     try:
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import sync_playwright
