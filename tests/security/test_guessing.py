@@ -139,8 +139,6 @@ def test_a_client_that_knows_no_id_cannot_list_the_ids(server: Backloop) -> None
     assert server.review_id.encode() not in answer
 
 
-@pytest.mark.xfail(strict=True, reason="open: the state database is created with the process umask (usually "
-                                       "world-readable); backloop/review/store.py (docs/security.md)")
 def test_the_state_is_readable_only_by_its_owner(server: Backloop) -> None:
     """The database holds every review id (and the comments): another local user must not read it."""
     with server.connect() as client:  # the database exists once the server answers
