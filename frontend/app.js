@@ -1,5 +1,10 @@
 // The review page: wires the store, the websocket, the outbox and the renderers together. No logic of its own
 // beyond turning `backloop:*` events into store updates, socket messages and URL changes.
+//
+// First paint: review.html preloads the modules imported here all at once (not one import level at a time); the
+// rest (extras.js: threads, comment forms, editor, verdict) loads after the first files are painted. The socket
+// opens once the modules are in, not earlier: the server streams a big diff as fast as it can, and meanwhile its
+// answers to module requests would wait.
 import { Store } from "./store.js";
 import { Transport } from "./transport.js";
 import { Outbox } from "./outbox.js";
@@ -7,14 +12,23 @@ import { Header } from "./render/header.js";
 import { FileTree } from "./render/tree.js";
 import { FileList } from "./render/files.js";
 import { Notices } from "./render/notices.js";
-import { Threads } from "./render/threads.js";
-import { CommentForms, formState } from "./render/comment-form.js";
-import { LineSelection } from "./render/selection.js";
-import { OfflineBanner } from "./render/offline.js";
-import { Editors } from "./render/editor.js";
-import { Verdict } from "./render/verdict.js";
 import { delegateActions } from "./render/actions.js";
 import { reviewIdFromPath, socketUrl, rawUrl, withParams, readView } from "./url.js";
+import { afterPaint } from "./render/dom.js";
+
+/** The modules of extras.js, all asked for at once (one round trip instead of one per import level). */
+const loadExtras = () =>
+  Promise.all([
+    import("./extras.js"),
+    import("./render/threads.js"),
+    import("./render/comment-form.js"),
+    import("./render/selection.js"),
+    import("./render/offline.js"),
+    import("./render/editor.js"),
+    import("./render/verdict.js"),
+    import("./markdown.js"),
+    import("./markdown-inline.js"),
+  ]).then(([extras]) => extras);
 
 /**
  * @template {Element} T
@@ -63,18 +77,14 @@ function main() {
   delegateActions(conversation);
   const store = new Store(readView(location.search));
   const header = new Header(topbar, store);
-  const verdict = new Verdict(header.actions, store);
-  const notices = new Notices(need("#banners"), store);
-  const offline = new OfflineBanner(need("#banners"), store, location.host);
+  const banners = need("#banners");
+  const notices = new Notices(banners, store);
   const tree = new FileTree(need("#sidebar"), store);
-  const threads = new Threads();
   const filesRoot = need("#files");
-  const selection = new LineSelection(filesRoot);
   const files = new FileList(filesRoot, store, {
     rawUrl: (side, path) => rawUrl(id ?? "", side, path, location.search),
     stickyOffset: () => Math.max(0, topbar.getBoundingClientRect().bottom),
-    threads,
-    decorate: (path, body) => selection.paint(path, body),
+    threads: null,
   });
   if (id === null) {
     store.apply({ type: "error", code: "bad_url", message: "This page address does not name a review." });
@@ -83,31 +93,33 @@ function main() {
   // The server is local: retrying often is cheap, and a restarted server is found again within seconds.
   const transport = new Transport(socketUrl(location, id), { maxDelay: 4000 });
   const outbox = new Outbox(transport);
-  const forms = new CommentForms(selection, (message, handlers) => outbox.submit(message, handlers));
   /** @param {{code: string, message: string}} error */
   const showError = (error) => store.apply({ type: "error", ...error });
-  const editors = new Editors({
-    bodyFor: (path) => files.sectionFor(path)?.querySelector(".file-body") ?? null,
-    send: (message) => transport.send(message),
-    submit: (message, handlers) => outbox.submit(message, handlers),
-  });
+  /** @type {import("./extras.js").Extras|null} */
+  let extras = null;
+  /** @type {Promise<import("./extras.js").Extras>|null} */
+  let extrasReady = null;
+  const withExtras = () => {
+    extrasReady ??= new Promise((resolve) => afterPaint(resolve)).then(loadExtras).then(({ Extras }) => {
+      extras = new Extras({ store, files, transport, outbox, actions: header.actions, banners, conversation, filesRoot, showError });
+      return extras;
+    });
+    return extrasReady;
+  };
+  // Whatever happens (say, no server to get a diff from), the rest of the page comes soon.
+  setTimeout(withExtras, 2000);
   /** @type {Map<string, string>} digests of too-large files already asked for again */
   const reloaded = new Map();
 
   /** @param {import("./store.js").Change[]} changes */
   const render = (changes) => {
     notices.update(changes);
-    offline.update(changes);
     header.update(changes);
-    verdict.update(changes);
     tree.update(changes);
     files.update(changes);
+    if (extras) extras.update(changes);
+    else if (store.loaded) withExtras();
     for (const change of changes) {
-      if (change.type === "comments" && change.paths.includes(null)) {
-        const comments = store.comments.on(null);
-        conversation.replaceChildren(...comments.map((comment) => threads.element(comment)));
-        conversation.hidden = comments.length === 0;
-      }
       if (change.type !== "file") continue;
       // A live update may send a file the person already opened as too_large again: ask for it again, once.
       const file = store.files.get(change.path);
@@ -119,12 +131,18 @@ function main() {
     }
   };
   // The store takes every message at once; the DOM follows once per frame, so a burst of updates (say, the
-  // highlighted versions of a thousand files) costs one layout per frame, not one per message.
+  // highlighted versions of a thousand files) costs one layout per frame, not one per message. The first
+  // snapshot is shown at once, not a frame later (a big diff's file messages are right behind it).
   /** @type {import("./store.js").Change[]} */
   let due = [];
+  let shown = false;
   on(store, "backloop:change", ({ changes }) => {
-    if (!due.length) requestAnimationFrame(() => render(coalesce(due.splice(0))));
+    const pending = due.length > 0;
     due.push(...changes);
+    if (!shown && store.loaded) {
+      shown = true;
+      render(coalesce(due.splice(0)));
+    } else if (!pending) requestAnimationFrame(() => render(coalesce(due.splice(0))));
   });
 
   on(transport, "backloop:connecting", () => store.setConnection(transport.everOpened ? "reconnecting" : "closed"));
@@ -138,8 +156,7 @@ function main() {
   );
   on(transport, "backloop:message", ({ message }) => {
     if (outbox.handle(message)) return;
-    if (message.type === "file_content") editors.onContent(message);
-    else if (message.type !== "error" || !editors.onError(message)) store.apply(message);
+    if (!extras?.handle(message)) store.apply(message);
   });
 
   on(document, "backloop:reveal", ({ path }) => files.reveal(path));
@@ -154,40 +171,10 @@ function main() {
   });
   on(document, "backloop:edit-file", ({ path }) => {
     if (store.ui.get(path)?.collapsed) store.setCollapsed(path, false);
-    editors.open(path);
+    withExtras().then((ready) => ready.editors.open(path));
   });
-  on(document, "backloop:open-comment", (click) => forms.click(click));
-  on(document, "backloop:select-lines", ({ range, row }) => forms.open(range, row));
-  on(document, "backloop:submit-comment", ({ form }) => forms.send(form));
-  on(document, "backloop:cancel-comment", ({ form }) => form && forms.close(form));
-  on(document, "backloop:retry-now", () => transport.retryNow());
-  on(document, "backloop:submit-reply", ({ form, commentId, body }) => {
-    if (!body.trim()) return;
-    formState(form, true);
-    outbox.submit(
-      { type: "reply", comment_id: commentId, body },
-      {
-        onAck: () => {
-          formState(form, false);
-          form.reset();
-        },
-        onError: (error) => {
-          formState(form, false);
-          showError(error);
-        },
-      },
-    );
-  });
-  on(document, "backloop:resolve", ({ commentId }) =>
-    outbox.submit({ type: "resolve", comment_id: commentId }, { onError: showError }),
-  );
-  on(document, "backloop:approve", () => outbox.submit({ type: "approve", body: "" }, { onError: showError }));
-  on(document, "backloop:request-changes", ({ body, form }) =>
-    outbox.submit(
-      { type: "request_changes", body },
-      { onAck: () => verdict.requested(), onError: (error) => formState(form, false, error.message) },
-    ),
-  );
+  // (A "+" clicked before the comment forms loaded opens its form once they have.)
+  on(document, "backloop:open-comment", (click) => withExtras().then((ready) => ready.forms.click(click)));
   on(document, "backloop:set-layout", ({ layout }) => {
     store.setLayout(layout === "split" ? "split" : "unified");
     history.replaceState(history.state, "", withParams(location.href, { view: layout === "split" ? "split" : null }));

@@ -2,6 +2,7 @@
 // state, and per-file presentation state (collapsed, expanded context) lives here so a re-render keeps it.
 import { SERVER, CLIENT } from "./protocol.js";
 import { CommentIndex } from "./comments.js";
+import { Expansions, contentKey } from "./expansions.js";
 
 /**
  * @typedef {import("./protocol.js").FileDiff} FileDiff
@@ -25,11 +26,6 @@ import { CommentIndex } from "./comments.js";
  *   | {type: "lines", path: string} | {type: "notice"} | {type: "error"} | {type: "connection"}
  *   | {type: "layout"} | {type: "ui", path: string} | {type: "comments", paths: Array<string|null>}} Change
  */
-
-/** @param {FileDiff} file */
-function contentKey(file) {
-  return file.hunks.map((hunk) => hunk.id).join(",");
-}
 
 /**
  * Insert `path` into the sorted list `order` (by code unit order, as git sorts paths).
@@ -69,10 +65,8 @@ export class Store extends EventTarget {
     this.notice = null;
     /** @type {{code: string, message: string}|null} */
     this.error = null;
-    /** @type {Map<string, {path: string, key: string, start: number, end: number}>} expand requests by id */
-    this.pending = new Map();
+    this.expansions = new Expansions();
     this.comments = new CommentIndex();
-    this.nextRequest = 1;
   }
 
   /** @returns {{files: number, additions: number, deletions: number}} */
@@ -149,7 +143,9 @@ export class Store extends EventTarget {
         this.order = this.order.filter((path) => path !== message.path);
         return [{ type: "removed", path: message.path }];
       case SERVER.LINES:
-        return this.addLines(message);
+        return this.expansions.answer(message, this.files.get(message.path), (path) => this.fileUI(path))
+          ? [{ type: "lines", path: message.path }]
+          : [];
       case SERVER.REVIEW:
         if (!this.review) return [];
         this.review = { ...this.review, state: message.state, agent: message.agent };
@@ -161,8 +157,7 @@ export class Store extends EventTarget {
         if (message.request_id) {
           // An `expand` failed: say so at the expander, not in the page banner. (Errors for other requests are
           // shown where those were made; one whose request is gone, say after a reconnect, has nowhere to go.)
-          const request = this.pending.get(message.request_id);
-          this.pending.delete(message.request_id);
+          const request = this.expansions.settle(message.request_id);
           if (!request || !this.files.has(request.path)) return [];
           this.fileUI(request.path).expandError = { start: request.start, end: request.end, message: message.message };
           return [{ type: "lines", path: request.path }];
@@ -233,26 +228,6 @@ export class Store extends EventTarget {
   }
 
   /**
-   * @private
-   * @param {{request_id: string, path: string, start: number, lines: ContextLine[], eof: boolean}} message
-   * @returns {Change[]}
-   */
-  addLines(message) {
-    const request = this.pending.get(message.request_id);
-    this.pending.delete(message.request_id);
-    const file = this.files.get(message.path);
-    if (!request || !file || request.path !== message.path || request.key !== contentKey(file)) return [];
-    const ui = this.fileUI(message.path);
-    ui.expandError = null;
-    message.lines.forEach((line, index) => ui.expanded.set(message.start + index, line));
-    if (message.eof) {
-      const last = message.start + message.lines.length - 1;
-      ui.eofAt = ui.eofAt === null ? last : Math.min(ui.eofAt, last);
-    }
-    return [{ type: "lines", path: message.path }];
-  }
-
-  /**
    * Register an `expand` request and return the message to send.
    * @param {string} path
    * @param {number} start
@@ -262,9 +237,7 @@ export class Store extends EventTarget {
   requestExpand(path, start, end) {
     const file = this.files.get(path);
     if (!file || start < 1 || end < start) return null;
-    const requestId = `x${this.nextRequest++}`;
-    this.pending.set(requestId, { path, key: contentKey(file), start, end });
-    return { type: CLIENT.EXPAND, request_id: requestId, path, start, end };
+    return this.expansions.request(file, start, end);
   }
 
   /**
@@ -299,7 +272,7 @@ export class Store extends EventTarget {
   setConnection(state) {
     if (this.connection === state) return;
     this.connection = state;
-    if (state !== "open") this.pending.clear();
+    if (state !== "open") this.expansions.clear();
     this.emit([{ type: "connection" }]);
   }
 

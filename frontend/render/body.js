@@ -10,10 +10,11 @@ import { keepElements, restoreKept } from "./keep.js";
 /**
  * @typedef {import("../store.js").Store} Store
  * @typedef {import("../protocol.js").FileDiff} FileDiff
- * @typedef {import("./file.js").FileContext & {threads: import("./threads.js").Threads,
- *   decorate?: (path: string, body: HTMLElement) => void}} BodyContext decorate runs after each render
+ * @typedef {import("./file.js").FileContext & {threads: import("./threads.js").Threads|null,
+ *   decorate?: (path: string, body: HTMLElement) => void}} BodyContext threads: null until extras.js loaded;
+ *   decorate runs after each render
  * @typedef {{path: string, section: HTMLElement, body: HTMLDivElement, mounted: boolean, near: boolean,
- *   measured: {digest: string, layout: string, height: number}|null}} Entry
+ *   measured: {digest: string, layout: string, height: number}|null, headerKey: string}} Entry
  */
 
 /** Row height in px (keep in sync with --line-height in style.css). */
@@ -53,7 +54,8 @@ function placeholder(entry, file, layout) {
  */
 export function placeThreads(store, context, entry) {
   const columns = store.view.layout === "split" ? 4 : 3;
-  keepingFocus(entry.body, () => context.threads.place(entry.body, store.comments.on(entry.path), columns));
+  const threads = context.threads;
+  if (threads) keepingFocus(entry.body, () => threads.place(entry.body, store.comments.on(entry.path), columns));
 }
 
 /**
@@ -94,7 +96,7 @@ export function renderBody(entry, store, context) {
     const kept = keepElements(entry.body);
     entry.body.replaceChildren(...parts);
     restoreKept(entry.body, kept);
-    context.threads.place(entry.body, store.comments.on(entry.path), store.view.layout === "split" ? 4 : 3);
+    context.threads?.place(entry.body, store.comments.on(entry.path), store.view.layout === "split" ? 4 : 3);
   });
   context.decorate?.(entry.path, entry.body);
   return mounted;

@@ -91,8 +91,10 @@ export function gapRow(gap, numberColumns, codeColumns) {
   return row;
 }
 
-/** Rows per table chunk: off-screen chunks skip layout (content-visibility), so huge files stay usable. */
+/** Rows per table chunk: off-screen chunks skip layout (content-visibility), so huge files stay usable. The
+ * first chunk is smaller: about a screenful, all that the first paint of a big file has to lay out. */
 export const CHUNK_ROWS = 250;
+const FIRST_CHUNK_ROWS = 60;
 
 /**
  * Diff rows in tables of at most CHUNK_ROWS rows each, with the same fixed column widths, in one wrapper.
@@ -115,7 +117,7 @@ export class ChunkedTable {
 
   /** @param {HTMLTableRowElement} row */
   add(row) {
-    if (!this.body || this.count >= CHUNK_ROWS) this.chunk();
+    if (!this.body || this.count >= (this.wrap.childElementCount === 1 ? FIRST_CHUNK_ROWS : CHUNK_ROWS)) this.chunk();
     /** @type {HTMLTableSectionElement} */ (this.body).append(row);
     this.count += 1;
   }
@@ -135,7 +137,7 @@ export class ChunkedTable {
     this.body = document.createElement("tbody");
     table.append(colgroup, this.body);
     const chunk = h("div", { className: "diff-chunk" }, [table]);
-    chunk.style.containIntrinsicSize = `auto ${CHUNK_ROWS * 20}px`;
+    chunk.style.containIntrinsicSize = `auto ${(this.wrap.childElementCount ? CHUNK_ROWS : FIRST_CHUNK_ROWS) * 20}px`;
     this.wrap.append(chunk);
     this.count = 0;
   }

@@ -44,6 +44,17 @@ export function button(text, options = {}) {
   return h("button", { className: options.className, text, attrs, data: options.data });
 }
 
+/** How long one slice of background DOM work may take, in ms (the page stays responsive in between). */
+export const SLICE_MS = 8;
+
+/**
+ * Run `work` in a task after the next frame is painted: what is on screen first, the rest after.
+ * @param {() => void} work
+ */
+export function afterPaint(work) {
+  requestAnimationFrame(() => setTimeout(work, 0));
+}
+
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 /** Octicon-like 16px paths, drawn with DOM calls (no markup strings). */

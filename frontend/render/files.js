@@ -1,12 +1,13 @@
 // The list of file sections. Sections (header + a placeholder sized to the diff) exist for every file; the
 // diff rows of a file are built only while it is near the viewport and dropped again when it is far away,
 // so first paint is fast and the DOM stays bounded. Per-file state comes from the store on every render.
-import { h, fileId } from "./dom.js";
+import { h, fileId, afterPaint, SLICE_MS } from "./dom.js";
 import { renderFileHeader } from "./file.js";
 import { estimateRows } from "../rows.js";
 import { captureAnchor, restoreAnchor } from "./anchor.js";
 import { delegateActions } from "./actions.js";
 import { renderBody, placeThreads, LINE_HEIGHT } from "./body.js";
+import { Proximity } from "./proximity.js";
 
 /**
  * @typedef {import("../store.js").Store} Store
@@ -17,11 +18,8 @@ import { renderBody, placeThreads, LINE_HEIGHT } from "./body.js";
 
 /** Height in px of a file header (roughly, for size estimates). */
 const HEADER_HEIGHT = 46;
-const NEAR_MARGIN = "1500px 0px";
-/** Sections built at once for a first snapshot, then per task. */
+/** Most sections built before the first paint (fewer when they fill two screens). */
 const FIRST_BATCH = 60;
-const LATER_BATCH = 300;
-const FAR_MARGIN = "6000px 0px";
 
 export class FileList {
   /**
@@ -35,13 +33,17 @@ export class FileList {
     this.context = context;
     /** @type {Map<string, Entry>} */
     this.entries = new Map();
-    /** @type {WeakMap<Element, Entry>} */
-    this.bySection = new WeakMap();
     this.batching = false;
     this.status = h("p", { className: "files-status", text: "Loading diff\u2026", attrs: { role: "status" } });
     root.append(this.status);
-    this.near = new IntersectionObserver((items) => this.onNear(items), { rootMargin: NEAR_MARGIN });
-    this.far = new IntersectionObserver((items) => this.onFar(items), { rootMargin: FAR_MARGIN });
+    this.proximity = new Proximity(store, (entries, mounted) =>
+      this.mutate(() => {
+        for (const entry of entries) {
+          entry.mounted = mounted;
+          this.fill(entry);
+        }
+      }),
+    );
     delegateActions(root);
   }
 
@@ -73,6 +75,25 @@ export class FileList {
   }
 
   /**
+   * Threads and the line selection arrived (extras.js): from now on in every render, and now in the files that
+   * have threads.
+   * @param {import("./threads.js").Threads} threads
+   * @param {(path: string, body: HTMLElement) => void} decorate
+   */
+  attachThreads(threads, decorate) {
+    this.context.threads = threads;
+    this.context.decorate = decorate;
+    const paths = new Set();
+    for (const comment of this.store.comments.byId.values()) if (comment.path) paths.add(comment.path);
+    this.mutate(() => {
+      for (const path of paths) {
+        const entry = this.entries.get(path);
+        if (entry) placeThreads(this.store, this.context, entry);
+      }
+    });
+  }
+
+  /**
    * Scroll a file's section to the top of the view.
    * @param {string} path
    */
@@ -80,7 +101,10 @@ export class FileList {
     const entry = this.entries.get(path);
     if (!entry) return;
     entry.section.scrollIntoView({ block: "start" });
-    if (!entry.mounted) this.mutate(() => this.mount(entry));
+    if (!entry.mounted) this.mutate(() => {
+      entry.mounted = true;
+      this.fill(entry);
+    });
     entry.section.querySelector("h2")?.focus({ preventScroll: true });
   }
 
@@ -122,13 +146,16 @@ export class FileList {
 
   /**
    * Put sections in store order, creating missing ones and re-rendering `changed` ones. A big first snapshot
-   * is built in batches: the first screens now, the rest in later tasks, so the page paints early.
+   * is built in slices: the sections of the first screens now, the rest after the first paint, a few
+   * milliseconds of work per task, so the page paints early and stays responsive.
    * @private
    * @param {Set<string>} changed
-   * @param {number} [limit] create at most this many sections in this call
+   * @param {boolean} [slice] stop after SLICE_MS and continue in a later task
    */
-  reconcile(changed, limit = this.entries.size === 0 ? FIRST_BATCH : Infinity) {
-    let budget = this.entries.size === 0 ? window.innerHeight * 2 : 0;
+  reconcile(changed, slice = this.entries.size === 0) {
+    const first = this.entries.size === 0;
+    let budget = first ? window.innerHeight * 2 : 0;
+    const start = performance.now();
     /** @type {Element} */
     let previous = this.status;
     let created = 0;
@@ -136,7 +163,7 @@ export class FileList {
     for (const path of this.store.order) {
       let entry = this.entries.get(path);
       if (!entry) {
-        if (created >= limit) {
+        if (slice && (first ? created >= FIRST_BATCH || (budget <= 0 && created > 0) : performance.now() - start > SLICE_MS)) {
           more = true;
           break;
         }
@@ -145,11 +172,10 @@ export class FileList {
         const file = this.store.files.get(path);
         if (budget > 0 && file) {
           entry.mounted = true;
-          budget -= (estimateRows(file) + 2) * LINE_HEIGHT;
+          budget -= HEADER_HEIGHT + (estimateRows(file) + 2) * LINE_HEIGHT;
         }
         this.renderFile(path);
-        this.near.observe(entry.section);
-        this.far.observe(entry.section);
+        this.proximity.observe(entry);
       } else if (changed.has(path)) {
         this.renderFile(path);
       }
@@ -158,14 +184,15 @@ export class FileList {
     }
     if (more && !this.batching) {
       this.batching = true;
-      setTimeout(() => {
+      const next = () => {
         this.batching = false;
-        this.mutate(() => this.reconcile(new Set(), LATER_BATCH));
+        this.mutate(() => this.reconcile(new Set(), true));
         this.updateStatus();
-      }, 0);
+      };
+      if (first) afterPaint(next);
+      else setTimeout(next, 0);
     }
   }
-
 
   /**
    * @private
@@ -178,9 +205,8 @@ export class FileList {
     section.dataset.path = path;
     const body = h("div", { className: "file-body", attrs: { id: `${id}-body` } });
     /** @type {Entry} */
-    const entry = { path, section, body, mounted: false, near: false, measured: null };
+    const entry = { path, section, body, mounted: false, near: false, measured: null, headerKey: "" };
     this.entries.set(path, entry);
-    this.bySection.set(section, entry);
     return entry;
   }
 
@@ -191,8 +217,7 @@ export class FileList {
   remove(path) {
     const entry = this.entries.get(path);
     if (!entry) return;
-    this.near.unobserve(entry.section);
-    this.far.unobserve(entry.section);
+    this.proximity.unobserve(entry);
     entry.section.remove();
     this.entries.delete(path);
   }
@@ -207,13 +232,19 @@ export class FileList {
     const file = this.store.files.get(path);
     if (!entry || !file) return;
     const editable = Boolean(this.store.review?.view.live) && !file.binary && file.status !== "deleted";
-    const header = renderFileHeader(file, this.store.ui.get(path), editable);
-    const heading = header.querySelector("h2");
-    if (heading) heading.tabIndex = -1;
-    if (entry.section.firstElementChild !== entry.body) entry.section.firstElementChild?.remove();
-    if (!entry.body.isConnected) entry.section.append(entry.body);
-    entry.section.prepend(header);
     const collapsed = Boolean(this.store.ui.get(path)?.collapsed);
+    // The header shows only these: a file that came again with new lines but the same counts keeps it.
+    const key = JSON.stringify([file.old_path, file.status, file.similarity, file.old_mode, file.new_mode, file.binary,
+      file.untracked, file.additions, file.deletions, editable, collapsed]);
+    if (entry.headerKey !== key || entry.section.firstElementChild === entry.body) {
+      entry.headerKey = key;
+      const header = renderFileHeader(file, this.store.ui.get(path), editable);
+      const heading = header.querySelector("h2");
+      if (heading) heading.tabIndex = -1;
+      if (entry.section.firstElementChild !== entry.body) entry.section.firstElementChild?.remove();
+      if (!entry.body.isConnected) entry.section.append(entry.body);
+      entry.section.prepend(header);
+    }
     entry.section.classList.toggle("file-collapsed", collapsed);
     // Off-screen sections skip layout (content-visibility: auto) and take this size until first rendered.
     const guess = HEADER_HEIGHT + (collapsed ? 0 : Math.max(3, estimateRows(file)) * LINE_HEIGHT);
@@ -228,56 +259,5 @@ export class FileList {
    */
   fill(entry) {
     entry.mounted = renderBody(entry, this.store, this.context);
-  }
-
-  /**
-   * @private
-   * @param {Entry} entry
-   */
-  mount(entry) {
-    entry.mounted = true;
-    this.fill(entry);
-  }
-
-  /**
-   * @private
-   * @param {IntersectionObserverEntry[]} items
-   */
-  onNear(items) {
-    const due = [];
-    for (const item of items) {
-      const entry = this.bySection.get(item.target);
-      if (!entry) continue;
-      entry.near = item.isIntersecting;
-      if (entry.near && !entry.mounted) due.push(entry);
-    }
-    if (due.length) this.mutate(() => due.forEach((entry) => this.mount(entry)));
-  }
-
-  /**
-   * @private
-   * @param {IntersectionObserverEntry[]} items
-   */
-  onFar(items) {
-    const due = [];
-    for (const item of items) {
-      const entry = this.bySection.get(item.target);
-      if (!entry || item.isIntersecting || !entry.mounted || entry.body.querySelector("[data-keep]")) continue;
-      entry.near = false;
-      const wrap = entry.body.querySelector(".diff-wrap");
-      const file = this.store.files.get(entry.path);
-      if (wrap && file) {
-        const height = wrap.getBoundingClientRect().height;
-        entry.measured = { digest: file.digest ?? "", layout: this.store.view.layout, height };
-      }
-      due.push(entry);
-    }
-    if (!due.length) return;
-    this.mutate(() => {
-      for (const entry of due) {
-        entry.mounted = false;
-        this.fill(entry);
-      }
-    });
   }
 }

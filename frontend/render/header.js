@@ -91,12 +91,14 @@ export class Header {
 
   /** @param {Change[]} changes */
   update(changes) {
+    let totals = false;
     for (const change of changes) {
       if (change.type === "review") this.renderReview();
       else if (change.type === "connection") this.renderConnection();
       else if (change.type === "layout") this.renderControls();
-      else if (change.type === "files" || change.type === "file" || change.type === "removed") this.renderTotals();
+      else if (change.type === "files" || change.type === "file" || change.type === "removed") totals = true;
     }
+    if (totals) this.renderTotals();
   }
 
   /** @private */

@@ -1,6 +1,6 @@
 // The sidebar list of changed files: status, rename similarity, mode and binary marks, +/- counts, a filter.
 // Clicking an entry asks the app (backloop:reveal) to scroll to that file.
-import { h, fileId } from "./dom.js";
+import { h, fileId, afterPaint, SLICE_MS } from "./dom.js";
 import { modeChange } from "./file.js";
 
 /**
@@ -8,6 +8,9 @@ import { modeChange } from "./file.js";
  * @typedef {import("../store.js").Change} Change
  * @typedef {import("../protocol.js").FileDiff} FileDiff
  */
+
+/** Entries built before the first paint: about a screenful. */
+const FIRST_ITEMS = 40;
 
 const STATUS_LETTERS = /** @type {const} */ ({ added: "A", modified: "M", deleted: "D", renamed: "R", copied: "C" });
 
@@ -52,7 +55,7 @@ export class FileTree {
         for (const path of change.changed) if (this.items.has(path)) this.renderItem(path);
         reorder = true;
       } else if (change.type === "file") {
-        this.renderItem(change.path);
+        if (change.added || this.items.has(change.path)) this.renderItem(change.path);
         reorder = reorder || change.added;
       } else if (change.type === "removed") {
         this.drop(change.path);
@@ -81,25 +84,29 @@ export class FileTree {
   }
 
   /**
-   * Put entries in store order, creating at most `limit` missing ones now and the rest in later tasks.
+   * Put entries in store order. A long first list is built in slices: the entries that fit on screen now, the
+   * rest after the first paint, a few milliseconds of work per task.
    * @private
-   * @param {number} [limit]
+   * @param {boolean} [slice]
    */
-  reorder(limit = this.items.size === 0 ? 100 : Infinity) {
+  reorder(slice = this.items.size === 0) {
+    const first = this.items.size === 0;
+    const start = performance.now();
     /** @type {Element|null} */
     let previous = null;
     let created = 0;
     for (const path of this.store.order) {
       let item = this.items.get(path);
       if (!item) {
-        // A big first list is built in batches, so the page paints before the last entries exist.
-        if (created >= limit) {
+        if (slice && (first ? created >= FIRST_ITEMS : performance.now() - start > SLICE_MS)) {
           if (!this.batching) {
             this.batching = true;
-            setTimeout(() => {
+            const next = () => {
               this.batching = false;
-              this.reorder(500);
-            }, 0);
+              this.reorder(true);
+            };
+            if (first) afterPaint(next);
+            else setTimeout(next, 0);
           }
           break;
         }
@@ -125,9 +132,13 @@ export class FileTree {
   renderItem(path) {
     const file = this.store.files.get(path);
     if (!file) return undefined;
-    const item = h("li", {}, [this.link(file)]);
-    item.dataset.file = path;
+    const key = JSON.stringify([file.old_path, file.status, file.similarity, file.old_mode, file.new_mode, file.binary,
+      file.untracked, file.additions, file.deletions]);
     const old = this.items.get(path);
+    if (old && old.dataset.sig === key) return old;
+    const item = h("li", {}, [this.link(file)]);
+    item.dataset.sig = key;
+    item.dataset.file = path;
     if (old) {
       if (old.querySelector("a[aria-current]")) item.firstElementChild?.setAttribute("aria-current", "true");
       item.hidden = old.hidden;
@@ -167,11 +178,13 @@ export class FileTree {
         h("span", { className: "tree-base", text: base }),
         dir ? h("span", { className: "tree-dir", text: `\u200e${dir}\u200e` }) : null,
       ]),
-      h("span", { className: "tree-marks" }, [
-        similarity ? h("span", { className: "mark", text: similarity.trim() }) : null,
-        mode ? h("span", { className: "mark", text: "mode", attrs: { title: mode } }) : null,
-        file.binary ? h("span", { className: "mark", text: "bin" }) : null,
-      ]),
+      similarity || mode || file.binary
+        ? h("span", { className: "tree-marks" }, [
+            similarity ? h("span", { className: "mark", text: similarity.trim() }) : null,
+            mode ? h("span", { className: "mark", text: "mode", attrs: { title: mode } }) : null,
+            file.binary ? h("span", { className: "mark", text: "bin" }) : null,
+          ])
+        : null,
       h("span", { className: "tree-counts" }, [
         file.additions ? h("span", { className: "count-add", text: `+${file.additions}` }) : null,
         file.deletions ? h("span", { className: "count-del", text: `\u2212${file.deletions}` }) : null,

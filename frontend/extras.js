@@ -1,0 +1,114 @@
+// The parts of the review page its first paint does not need: comment threads (with Markdown), line selection and
+// comment forms, the editor, the verdict buttons and the server-gone banner. app.js imports this right after the
+// first files are painted: every module is one more request to the local server before the page can show a file.
+import { Threads } from "./render/threads.js";
+import { CommentForms, formState } from "./render/comment-form.js";
+import { LineSelection } from "./render/selection.js";
+import { OfflineBanner } from "./render/offline.js";
+import { Editors } from "./render/editor.js";
+import { Verdict } from "./render/verdict.js";
+
+/**
+ * @typedef {import("./store.js").Store} Store
+ * @typedef {import("./store.js").Change} Change
+ * @typedef {import("./protocol.js").ServerMessage} ServerMessage
+ * @typedef {import("./outbox.js").Outbox} Outbox
+ * @typedef {import("./transport.js").Transport} Transport
+ * @typedef {import("./render/files.js").FileList} FileList
+ *
+ * @typedef {object} Page what app.js built already
+ * @property {Store} store
+ * @property {FileList} files
+ * @property {Transport} transport
+ * @property {Outbox} outbox
+ * @property {HTMLElement} actions the header's toolbar, for the verdict buttons
+ * @property {HTMLElement} banners
+ * @property {HTMLElement} conversation review-level threads
+ * @property {HTMLElement} filesRoot
+ * @property {(error: {code: string, message: string}) => void} showError
+ */
+
+/**
+ * @param {string} name
+ * @param {(detail: any) => void} handler
+ */
+function on(name, handler) {
+  document.addEventListener(name, (event) => handler(/** @type {CustomEvent} */ (event).detail));
+}
+
+export class Extras {
+  /** @param {Page} page */
+  constructor(page) {
+    const { store, files, outbox, showError } = page;
+    this.page = page;
+    this.threads = new Threads();
+    this.selection = new LineSelection(page.filesRoot);
+    this.forms = new CommentForms(this.selection, (message, handlers) => outbox.submit(message, handlers));
+    this.editors = new Editors({
+      bodyFor: (path) => files.sectionFor(path)?.querySelector(".file-body") ?? null,
+      send: (message) => page.transport.send(message),
+      submit: (message, handlers) => outbox.submit(message, handlers),
+    });
+    this.verdict = new Verdict(page.actions, store);
+    this.offline = new OfflineBanner(page.banners, store, location.host);
+    files.attachThreads(this.threads, (path, body) => this.selection.paint(path, body));
+    this.renderConversation();
+
+    on("backloop:select-lines", ({ range, row }) => this.forms.open(range, row));
+    on("backloop:submit-comment", ({ form }) => this.forms.send(form));
+    on("backloop:cancel-comment", ({ form }) => form && this.forms.close(form));
+    on("backloop:retry-now", () => page.transport.retryNow());
+    on("backloop:submit-reply", ({ form, commentId, body }) => {
+      if (!body.trim()) return;
+      formState(form, true);
+      outbox.submit(
+        { type: "reply", comment_id: commentId, body },
+        {
+          onAck: () => {
+            formState(form, false);
+            form.reset();
+          },
+          onError: (error) => {
+            formState(form, false);
+            showError(error);
+          },
+        },
+      );
+    });
+    on("backloop:resolve", ({ commentId }) => outbox.submit({ type: "resolve", comment_id: commentId }, { onError: showError }));
+    on("backloop:approve", () => outbox.submit({ type: "approve", body: "" }, { onError: showError }));
+    on("backloop:request-changes", ({ body, form }) =>
+      outbox.submit(
+        { type: "request_changes", body },
+        { onAck: () => this.verdict.requested(), onError: (error) => formState(form, false, error.message) },
+      ),
+    );
+  }
+
+  /** @param {Change[]} changes */
+  update(changes) {
+    this.verdict.update(changes);
+    this.offline.update(changes);
+    if (changes.some((change) => change.type === "comments" && change.paths.includes(null))) this.renderConversation();
+  }
+
+  /**
+   * A server message for the editor (`file_content`, or an `error` answering its `open_file`).
+   * @param {ServerMessage} message
+   * @returns {boolean} whether it was one
+   */
+  handle(message) {
+    if (message.type === "file_content") {
+      this.editors.onContent(message);
+      return true;
+    }
+    return message.type === "error" && this.editors.onError(message);
+  }
+
+  /** The review-level threads (a request for changes, a note with the approval). */
+  renderConversation() {
+    const comments = this.page.store.comments.on(null);
+    this.page.conversation.replaceChildren(...comments.map((comment) => this.threads.element(comment)));
+    this.page.conversation.hidden = comments.length === 0;
+  }
+}
