@@ -8,7 +8,7 @@ types and fields with defaults; never rename.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -150,6 +150,12 @@ class Ping(msgspec.Struct, tag="ping", frozen=True, forbid_unknown_fields=True):
     nonce: str = ""
 
 
+MAX_LINE = 2**31 - 1
+LineNumber = Annotated[int, msgspec.Meta(ge=1, le=MAX_LINE)]
+"""A line a comment is on. Bounded here because it is stored: a number beyond SQLite's 64-bit integers made the
+store fail in the middle of its transaction, and the next write after it failed too."""
+
+
 class CommentMsg(msgspec.Struct, tag="comment", frozen=True, forbid_unknown_fields=True):
     """Comment on lines ``line``..``end_line`` of one side of a file; without ``line``, on the whole file."""
 
@@ -157,8 +163,8 @@ class CommentMsg(msgspec.Struct, tag="comment", frozen=True, forbid_unknown_fiel
     path: str
     body: str
     side: Side = "new"
-    line: int | None = None
-    end_line: int | None = None
+    line: LineNumber | None = None
+    end_line: LineNumber | None = None
 
 
 class ReplyMsg(msgspec.Struct, tag="reply", frozen=True, forbid_unknown_fields=True):

@@ -348,6 +348,21 @@ def test_a_client_id_reused_for_another_kind_of_message_is_refused(target: Targe
     assert_unaffected(target, "after a reused client_id")
 
 
+def test_a_line_number_too_big_to_store_is_refused(target: Target) -> None:
+    """Found by the fuzzer: ``end_line`` 2**63 got past the decoder and failed the store's INSERT in the middle of
+    its transaction (``internal_error``), which stayed open: the next write, anyone's, failed too."""
+    client = target.client()
+    for line, end_line in ((1, 2**63), (2**64, None), (1, 2**31), (0, None), (-1, 3)):
+        client_id = target.fresh_id()
+        client.send({"type": "comment", "client_id": client_id, "path": DIFF_PATH, "body": "far away",
+                     "line": line, "end_line": end_line})
+        check_error(client.until(lambda m: m["type"] == "error"), "invalid_message")  # from the decoder: no id
+    client_id = target.fresh_id()
+    client.send({"type": "comment", "client_id": client_id, "path": DIFF_PATH, "body": "near", "line": 1,
+                 "end_line": 2})
+    assert client.until(lambda m: m.get("client_id") == client_id)["type"] == "ack"
+
+
 def test_deep_nesting_before_the_type_gets_an_error(target: Target) -> None:
     """Found by the fuzzer: the decoder ran out of recursion skipping a deep value in front of the ``type`` tag
     and the connection died with 1011."""
