@@ -56,12 +56,18 @@ def _css_class(ttype: _TokenType) -> str:
 
 
 class _SegmentCache:
-    """LRU of lexed segments, bounded by total line count."""
+    """LRU of lexed segments, bounded by total line count, in two parts: a new segment goes to a small probation
+    part and moves to the main part only when it is asked for again. In a live view most segments are lexed once
+    (each save of a file gives its new side a new blob id); in one plain LRU they filled the whole cache before
+    anything was evicted, at about 800 bytes a line (some 300 MB), which a soak saw as steady growth."""
 
-    def __init__(self, max_lines: int = 400_000) -> None:
+    def __init__(self, max_lines: int = 400_000, probation_lines: int = 10_000) -> None:
         self._data: OrderedDict[tuple[str, ...], list[TokenLine]] = OrderedDict()
         self._lines = 0
         self._max = max_lines
+        self._probation: OrderedDict[tuple[str, ...], list[TokenLine]] = OrderedDict()
+        self._probation_lines = 0
+        self._probation_max = probation_lines
         self._lock = threading.Lock()
 
     def get(self, key: tuple[str, ...]) -> list[TokenLine] | None:
@@ -69,17 +75,26 @@ class _SegmentCache:
             value = self._data.get(key)
             if value is not None:
                 self._data.move_to_end(key)
+                return value
+            value = self._probation.pop(key, None)
+            if value is not None:  # asked for again: keep it
+                self._probation_lines -= len(value)
+                self._data[key] = value
+                self._lines += len(value)
+                while self._lines > self._max and self._data:
+                    _, old = self._data.popitem(last=False)
+                    self._lines -= len(old)
             return value
 
     def put(self, key: tuple[str, ...], value: list[TokenLine]) -> None:
         with self._lock:
-            if key in self._data:
+            if key in self._data or key in self._probation:
                 return
-            self._data[key] = value
-            self._lines += len(value)
-            while self._lines > self._max and self._data:
-                _, old = self._data.popitem(last=False)
-                self._lines -= len(old)
+            self._probation[key] = value
+            self._probation_lines += len(value)
+            while self._probation_lines > self._probation_max and self._probation:
+                _, old = self._probation.popitem(last=False)
+                self._probation_lines -= len(old)
 
 
 _cache = _SegmentCache()
