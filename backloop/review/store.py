@@ -142,9 +142,12 @@ class Store:
             try:
                 return fn(db)
             except sqlite3.Error as exc:
+                raise StoreError(f"cannot write the review state to {self.path}: {exc}") from None
+            finally:
+                # Whatever went wrong (a full disk, a bug, ClientIdReused), no transaction outlives the call:
+                # an open one would make every later write fail, or roll back acknowledged work.
                 if db.in_transaction:
                     db.execute("ROLLBACK")
-                raise StoreError(f"cannot write the review state to {self.path}: {exc}") from None
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, run)
 

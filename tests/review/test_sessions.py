@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,21 @@ async def test_unusable_state_dir_gives_a_clear_error(tmp_path: Path) -> None:
     store = Store(blocker / "backloop.db")
     with pytest.raises(StoreError, match="cannot open the state database"):
         await store.open()
+
+
+async def test_no_transaction_outlives_a_failed_call(make_repo: MakeRepo, tmp_path: Path) -> None:
+    repo = make_repo({"a.py": "x = 1\n"})
+    reviews = await open_reviews(tmp_path)
+    review = await reviews.create(await Repo.open(repo.root), SPEC)
+
+    def broken(db: sqlite3.Connection) -> None:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("UPDATE reviews SET title = 'half-written'")
+        raise ValueError("a bug in the middle of a transaction")
+
+    with pytest.raises(ValueError):
+        await reviews.store._call(broken)
+    await reviews.comment(review.id, "c1", body="still works", path="a.py")  # would fail on an open transaction
+    rows = await reviews.store.reviews()
+    assert [r.title for r in rows] != ["half-written"]
+    reviews.store.close()
