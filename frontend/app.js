@@ -31,14 +31,13 @@ const loadExtras = () =>
   ]).then(([extras]) => extras);
 
 /**
- * @template {Element} T
  * @param {string} selector
- * @returns {T}
+ * @returns {HTMLElement}
  */
 function need(selector) {
   const element = document.querySelector(selector);
-  if (!element) throw new Error(`review.html lacks ${selector}`);
-  return /** @type {T} */ (element);
+  if (!(element instanceof HTMLElement)) throw new Error(`review.html lacks ${selector}`);
+  return element;
 }
 
 /**
@@ -100,7 +99,7 @@ function main() {
   /** @type {Promise<import("./extras.js").Extras>|null} */
   let extrasReady = null;
   const withExtras = () => {
-    extrasReady ??= new Promise((resolve) => afterPaint(resolve)).then(loadExtras).then(({ Extras }) => {
+    extrasReady ??= new Promise((resolve) => afterPaint(() => resolve(undefined))).then(loadExtras).then(({ Extras }) => {
       extras = new Extras({ store, files, transport, outbox, actions: header.actions, banners, conversation, filesRoot, showError });
       return extras;
     });

@@ -119,7 +119,7 @@ export class Transport extends EventTarget {
       this.socket = null;
       this.stopPing();
       if (this.stopped) return;
-      if (FATAL_CLOSE_CODES.includes(event.code)) {
+      if (/** @type {readonly number[]} */ (FATAL_CLOSE_CODES).includes(event.code)) {
         this.emit("close", { code: event.code, reason: event.reason, willRetry: false, delay: 0 });
         this.emit("giveup", { code: event.code, reason: event.reason });
         return;

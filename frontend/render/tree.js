@@ -114,6 +114,7 @@ export class FileTree {
         item = this.renderItem(path);
       }
       if (!item) continue;
+      /** @type {Element|null} */
       const expected = previous ? previous.nextElementSibling : this.list.firstElementChild;
       if (expected !== item) {
         if (previous) previous.after(item);
