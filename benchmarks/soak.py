@@ -111,6 +111,8 @@ class Ledger:
     comments_acked: dict[str, str] = field(default_factory=dict)
     """client_id → comment id."""
     ack_mismatch: int = 0
+    comments_refused: set[str] = field(default_factory=set)
+    """client_ids answered with an error (the person is told; not lost)."""
     """A client_id acked twice with different ids (stored twice)."""
     edits_acked: set[str] = field(default_factory=set)
     edit_conflicts: int = 0
@@ -188,6 +190,8 @@ class Person:
             self.ledger.edit_conflicts += 1
         else:
             self.ledger.errors[message["code"]] += 1
+            if sent["type"] == "comment":
+                self.ledger.comments_refused.add(client_id)
 
     async def _read(self, ws: ClientConnection) -> None:
         with contextlib.suppress(ConnectionClosed):
@@ -439,8 +443,10 @@ def mcp_params(repo: Path, state: Path) -> StdioServerParameters:
     args: list[str] = []
     if command is None:
         command, args = sys.executable, ["-m", "backloop", "mcp"]
+    project = str(Path(__file__).resolve().parent.parent)
+    path = os.pathsep.join(filter(None, [project, os.environ.get("PYTHONPATH")]))
     env = dict(os.environ, BACKLOOP_STATE_DIR=str(state), GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1",
-               PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+               PYTHONPATH=path)
     return StdioServerParameters(command=command, args=args, cwd=str(repo), env=env)
 
 
@@ -475,7 +481,8 @@ async def check(url: str, ledger: Ledger, people: list[Person]) -> Outcome:
     lost = {
         "comments acked, never delivered to the agent": len(acked_ids - set(ledger.delivered)),
         "comments acked, missing from the page": len(acked_ids - set(comments)),
-        "comments sent, never stored": sum(1 for body in ledger.comments_sent.values() if bodies[body] == 0),
+        "comments sent, neither stored nor refused": sum(1 for cid, body in ledger.comments_sent.items()
+                                                          if bodies[body] == 0 and cid not in ledger.comments_refused),
         "edits acked, never delivered to the agent": len(ledger.edits_acked - set(ledger.edits_delivered)),
         "agent replies missing from their thread": sum(1 for body in ledger.replies if replies[body] == 0),
         "pages not converged to a fresh snapshot": sum(1 for p in people if view(p.comments) != view(comments)),
@@ -559,6 +566,7 @@ def report(ledger: Ledger, outcome: Outcome, minutes: float, start: float, unans
     duplicated = sum(outcome.duplicated.values())
     print(f"\nactivity over {minutes:g} min:")
     print(f"  comments: {len(ledger.comments_sent)} sent, {len(ledger.comments_acked)} acked, "
+          f"{len(ledger.comments_refused)} refused with an error, "
           f"{outcome.final_comments} in the review at the end, {len(ledger.delivered)} delivered to the agent")
     print(f"  edits in the page: {len(ledger.edits_acked)} applied, {ledger.edit_conflicts} refused as conflicts; "
           f"agent file writes: {ledger.agent_writes}; agent replies: {len(ledger.replies)}")
