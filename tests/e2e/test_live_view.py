@@ -197,6 +197,10 @@ def test_connection_indicator_shows_reconnecting(repo: E2ERepo, start_server: St
     server = start_server()
     open_view(page, server.url)
     expect(page.locator(".connection")).to_have_text("Live")
+    # The page loads its comment and editor modules after the first paint; let them arrive before the server
+    # goes away (this test is about the connection indicator, not about loading modules during an outage).
+    page.wait_for_function("performance.getEntriesByType('resource')"
+                           ".some(e => e.name.endsWith('/static/markdown-inline.js') && e.responseEnd > 0)")
     server.kill()
     expect(page.locator("[data-connection]")).to_have_attribute("data-connection", "reconnecting")
     expect(page.locator(".connection")).to_contain_text("Reconnecting")
