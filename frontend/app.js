@@ -2,7 +2,8 @@
 // beyond turning `backloop:*` events into store updates, socket messages and URL changes.
 //
 // First paint: review.html preloads the modules imported here all at once (not one import level at a time); the
-// rest (extras.js: threads, comment forms, editor, verdict) loads after the first files are painted. The socket
+// rest (extras.js: threads, comment forms, editor, verdict) loads after the first files are painted (and again
+// after a reconnect, if the server was gone by then; so the server-gone banner is not among them). The socket
 // opens once the modules are in, not earlier: the server streams a big diff as fast as it can, and meanwhile its
 // answers to module requests would wait.
 import { Store } from "./store.js";
@@ -12,6 +13,8 @@ import { Header } from "./render/header.js";
 import { FileTree } from "./render/tree.js";
 import { FileList } from "./render/files.js";
 import { Notices } from "./render/notices.js";
+import { OfflineBanner } from "./render/offline.js";
+import { LineSelection } from "./render/selection.js";
 import { delegateActions } from "./render/actions.js";
 import { reviewIdFromPath, socketUrl, rawUrl, withParams, readView } from "./url.js";
 import { afterPaint } from "./render/dom.js";
@@ -22,8 +25,6 @@ const loadExtras = () =>
     import("./extras.js"),
     import("./render/threads.js"),
     import("./render/comment-form.js"),
-    import("./render/selection.js"),
-    import("./render/offline.js"),
     import("./render/editor.js"),
     import("./render/verdict.js"),
     import("./markdown.js"),
@@ -78,12 +79,15 @@ function main() {
   const header = new Header(topbar, store);
   const banners = need("#banners");
   const notices = new Notices(banners, store);
+  const offline = new OfflineBanner(banners, store, location.host);
   const tree = new FileTree(need("#sidebar"), store);
   const filesRoot = need("#files");
+  const selection = new LineSelection(filesRoot);
   const files = new FileList(filesRoot, store, {
     rawUrl: (side, path) => rawUrl(id ?? "", side, path, location.search),
     stickyOffset: () => Math.max(0, topbar.getBoundingClientRect().bottom),
     threads: null,
+    decorate: (path, body) => selection.paint(path, body),
   });
   if (id === null) {
     store.apply({ type: "error", code: "bad_url", message: "This page address does not name a review." });
@@ -99,25 +103,37 @@ function main() {
   /** @type {Promise<import("./extras.js").Extras>|null} */
   let extrasReady = null;
   const withExtras = () => {
-    extrasReady ??= new Promise((resolve) => afterPaint(() => resolve(undefined))).then(loadExtras).then(({ Extras }) => {
-      extras = new Extras({ store, files, transport, outbox, actions: header.actions, banners, conversation, filesRoot, showError });
-      return extras;
-    });
+    extrasReady ??= new Promise((resolve) => afterPaint(() => resolve(undefined)))
+      .then(loadExtras)
+      .then(
+        ({ Extras }) => {
+          extras = new Extras({ store, files, transport, outbox, actions: header.actions, conversation, selection, showError });
+          return extras;
+        },
+        (error) => {
+          extrasReady = null; // the server went away meanwhile: the next render after a reconnect tries again
+          throw error;
+        },
+      );
     return extrasReady;
   };
+  const loadSoon = () => withExtras().catch(() => undefined);
+  const unavailable = () =>
+    showError({ code: "unavailable", message: "This part of the page could not be loaded: is the server running?" });
   // Whatever happens (say, no server to get a diff from), the rest of the page comes soon.
-  setTimeout(withExtras, 2000);
+  setTimeout(loadSoon, 2000);
   /** @type {Map<string, string>} digests of too-large files already asked for again */
   const reloaded = new Map();
 
   /** @param {import("./store.js").Change[]} changes */
   const render = (changes) => {
     notices.update(changes);
+    offline.update(changes);
     header.update(changes);
     tree.update(changes);
     files.update(changes);
     if (extras) extras.update(changes);
-    else if (store.loaded) withExtras();
+    else if (store.loaded) loadSoon();
     for (const change of changes) {
       if (change.type !== "file") continue;
       // A live update may send a file the person already opened as too_large again: ask for it again, once.
@@ -170,10 +186,12 @@ function main() {
   });
   on(document, "backloop:edit-file", ({ path }) => {
     if (store.ui.get(path)?.collapsed) store.setCollapsed(path, false);
-    withExtras().then((ready) => ready.editors.open(path));
+    withExtras().then((ready) => ready.editors.open(path), unavailable);
   });
   // (A "+" clicked before the comment forms loaded opens its form once they have.)
-  on(document, "backloop:open-comment", (click) => withExtras().then((ready) => ready.forms.click(click)));
+  on(document, "backloop:open-comment", (click) => withExtras().then((ready) => ready.forms.click(click), unavailable));
+  on(document, "backloop:select-lines", ({ range, row }) => withExtras().then((ready) => ready.forms.open(range, row), unavailable));
+  on(document, "backloop:retry-now", () => transport.retryNow());
   on(document, "backloop:set-layout", ({ layout }) => {
     store.setLayout(layout === "split" ? "split" : "unified");
     history.replaceState(history.state, "", withParams(location.href, { view: layout === "split" ? "split" : null }));

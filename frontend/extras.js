@@ -1,10 +1,8 @@
-// The parts of the review page its first paint does not need: comment threads (with Markdown), line selection and
-// comment forms, the editor, the verdict buttons and the server-gone banner. app.js imports this right after the
-// first files are painted: every module is one more request to the local server before the page can show a file.
+// The parts of the review page its first paint does not need: comment threads (with Markdown), comment forms,
+// the editor and the verdict buttons. app.js imports this right after the first files are painted:
+// every module is one more request to the local server before the page can show a file.
 import { Threads } from "./render/threads.js";
 import { CommentForms, formState } from "./render/comment-form.js";
-import { LineSelection } from "./render/selection.js";
-import { OfflineBanner } from "./render/offline.js";
 import { Editors } from "./render/editor.js";
 import { Verdict } from "./render/verdict.js";
 
@@ -15,6 +13,7 @@ import { Verdict } from "./render/verdict.js";
  * @typedef {import("./outbox.js").Outbox} Outbox
  * @typedef {import("./transport.js").Transport} Transport
  * @typedef {import("./render/files.js").FileList} FileList
+ * @typedef {import("./render/selection.js").LineSelection} LineSelection
  *
  * @typedef {object} Page what app.js built already
  * @property {Store} store
@@ -22,9 +21,8 @@ import { Verdict } from "./render/verdict.js";
  * @property {Transport} transport
  * @property {Outbox} outbox
  * @property {HTMLElement} actions the header's toolbar, for the verdict buttons
- * @property {HTMLElement} banners
  * @property {HTMLElement} conversation review-level threads
- * @property {HTMLElement} filesRoot
+ * @property {LineSelection} selection (loaded with the page: a drag over line numbers works from the start)
  * @property {(error: {code: string, message: string}) => void} showError
  */
 
@@ -42,22 +40,18 @@ export class Extras {
     const { store, files, outbox, showError } = page;
     this.page = page;
     this.threads = new Threads();
-    this.selection = new LineSelection(page.filesRoot);
-    this.forms = new CommentForms(this.selection, (message, handlers) => outbox.submit(message, handlers));
+    this.forms = new CommentForms(page.selection, (message, handlers) => outbox.submit(message, handlers));
     this.editors = new Editors({
       bodyFor: (path) => files.sectionFor(path)?.querySelector(".file-body") ?? null,
       send: (message) => page.transport.send(message),
       submit: (message, handlers) => outbox.submit(message, handlers),
     });
     this.verdict = new Verdict(page.actions, store);
-    this.offline = new OfflineBanner(page.banners, store, location.host);
-    files.attachThreads(this.threads, (path, body) => this.selection.paint(path, body));
+    files.attachThreads(this.threads);
     this.renderConversation();
 
-    on("backloop:select-lines", ({ range, row }) => this.forms.open(range, row));
     on("backloop:submit-comment", ({ form }) => this.forms.send(form));
     on("backloop:cancel-comment", ({ form }) => form && this.forms.close(form));
-    on("backloop:retry-now", () => page.transport.retryNow());
     on("backloop:submit-reply", ({ form, commentId, body }) => {
       if (!body.trim()) return;
       formState(form, true);
@@ -88,7 +82,6 @@ export class Extras {
   /** @param {Change[]} changes */
   update(changes) {
     this.verdict.update(changes);
-    this.offline.update(changes);
     if (changes.some((change) => change.type === "comments" && change.paths.includes(null))) this.renderConversation();
   }
 

@@ -184,7 +184,9 @@ export class Store extends EventTarget {
       previous.digest === file.digest &&
       previous.highlighted === file.highlighted &&
       previous.too_large === file.too_large &&
-      Boolean(previous.loading) === Boolean(file.loading)
+      Boolean(previous.loading) === Boolean(file.loading) &&
+      // (the same diff may come with its hunks after coming without: loaded on request, or streamed)
+      contentKey(previous) === contentKey(file)
     ) {
       return false;
     }

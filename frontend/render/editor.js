@@ -38,14 +38,13 @@ export class Editors {
       className: "input editor-text",
       attrs: { "aria-label": `Edit ${path}`, spellcheck: "false", rows: "16" },
     });
-    text.disabled = true;
     const status = h("p", { className: "editor-status", attrs: { role: "status" }, text: "Loading\u2026" });
     const save = h("button", { className: "btn btn-primary", text: "Save", attrs: { type: "submit" } });
     save.disabled = true;
     const cancel = button("Cancel", { className: "btn" });
+    // The text box joins the form with the file's text: an empty box is never there to be typed in, or read.
     const form = h("form", { className: "editor" }, [
       h("div", { className: "editor-head" }, [h("strong", { text: `Editing ${path}` }), status]),
-      text,
       h("div", { className: "form-actions" }, [cancel, save]),
     ]);
     form.dataset.keep = "";
@@ -71,7 +70,7 @@ export class Editors {
     if (!panel || panel.requestId !== message.request_id) return;
     panel.text.value = message.content;
     panel.hash = message.hash;
-    panel.text.disabled = false;
+    panel.save.closest(".form-actions")?.before(panel.text);
     panel.save.disabled = false;
     panel.status.textContent = "";
     panel.text.focus({ preventScroll: true });
@@ -93,7 +92,6 @@ export class Editors {
           : `Could not open ${path}: ${error.message}`;
       panel.status.classList.add("editor-error");
       panel.status.setAttribute("role", "alert");
-      panel.text.disabled = true;
       panel.save.disabled = true;
       return true;
     }

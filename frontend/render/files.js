@@ -75,14 +75,11 @@ export class FileList {
   }
 
   /**
-   * Threads and the line selection arrived (extras.js): from now on in every render, and now in the files that
-   * have threads.
+   * Threads arrived (extras.js): from now on in every render, and now in the files that have threads.
    * @param {import("./threads.js").Threads} threads
-   * @param {(path: string, body: HTMLElement) => void} decorate
    */
-  attachThreads(threads, decorate) {
+  attachThreads(threads) {
     this.context.threads = threads;
-    this.context.decorate = decorate;
     const paths = new Set();
     for (const comment of this.store.comments.byId.values()) if (comment.path) paths.add(comment.path);
     this.mutate(() => {
@@ -150,9 +147,9 @@ export class FileList {
    * milliseconds of work per task, so the page paints early and stays responsive.
    * @private
    * @param {Set<string>} changed
-   * @param {boolean} [slice] stop after SLICE_MS and continue in a later task
+   * @param {boolean} [slice] stop after SLICE_MS (or, before the first paint, two screens) and go on later
    */
-  reconcile(changed, slice = this.entries.size === 0) {
+  reconcile(changed, slice = this.entries.size === 0 || this.batching) {
     const first = this.entries.size === 0;
     let budget = first ? window.innerHeight * 2 : 0;
     const start = performance.now();
@@ -160,10 +157,12 @@ export class FileList {
     let previous = this.status;
     let created = 0;
     let more = false;
+    const enough = () =>
+      first ? created >= FIRST_BATCH || (budget <= 0 && created > 0) : performance.now() - start > SLICE_MS;
     for (const path of this.store.order) {
       let entry = this.entries.get(path);
       if (!entry) {
-        if (slice && (first ? created >= FIRST_BATCH || (budget <= 0 && created > 0) : performance.now() - start > SLICE_MS)) {
+        if (slice && enough()) {
           more = true;
           break;
         }

@@ -6,8 +6,6 @@ import { h, button } from "./dom.js";
 import { renderMarkdown } from "../markdown.js";
 import { rangeText } from "./comment-form.js";
 
-export { commentFormRow, formState } from "./comment-form.js";
-
 /**
  * @typedef {import("../protocol.js").Comment} Comment
  * @typedef {{element: HTMLElement, content: HTMLElement, actions: HTMLElement, shown: Comment|null,

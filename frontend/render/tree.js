@@ -89,7 +89,7 @@ export class FileTree {
    * @private
    * @param {boolean} [slice]
    */
-  reorder(slice = this.items.size === 0) {
+  reorder(slice = this.items.size === 0 || this.batching) {
     const first = this.items.size === 0;
     const start = performance.now();
     /** @type {Element|null} */
