@@ -70,8 +70,8 @@ async def _no_paths() -> set[str]:
     return set()
 
 
-async def _no_diff() -> bytes:
-    return b""
+async def _no_diffs() -> list[bytes]:
+    return []
 
 
 class DiffView:
@@ -94,6 +94,9 @@ class DiffView:
         self._index: set[str] = set()
         self._staged: set[str] = set()
         """Paths whose index entry differs from the base: their per-path refresh needs the full base diff."""
+        self._unindexed: set[str] = set()
+        """Paths in the base but not in the index (``git rm --cached``): when the work-tree file is untracked (not
+        ignored) the view compares it with the base, as if it were added again (``git add -A``)."""
         self._ignored: set[str] = set()
         self._pending_paths: set[str] = set()
         self._pending_full = True
@@ -185,10 +188,14 @@ class DiffView:
                 self.repo.tree_paths(resolved.base) if resolved.base != empty else _no_paths(),
                 self.repo.staged(resolved.base), self.repo.untracked())
             self._index, self._tracked, self._staged = index, index | in_base, staged
+            self._unindexed = in_base - index
             self._ignored.clear()
         else:
             out, untracked = await diff, []
-        patches = await asyncio.to_thread(self._patches, out, untracked)
+        unindexed = [p for p in untracked if p in self._unindexed]
+        readded = await self._diff_unindexed(resolved, unindexed) if unindexed else []
+        untracked = [p for p in untracked if p not in self._unindexed] if unindexed else untracked
+        patches = await asyncio.to_thread(self._patches, out, untracked, readded, unindexed)
         notice_changed = (self.error is not None) or (self.resolved is None) or (
             self.resolved.notice != resolved.notice or self.resolved.base_label != resolved.base_label
             or self.resolved.target_label != resolved.target_label) or self.operation != operation
@@ -200,11 +207,22 @@ class DiffView:
         if notice_changed:
             self._publish(["\0notice"])
 
-    def _patches(self, out: bytes, untracked: list[str]) -> dict[str, FilePatch]:
+    def _patches(self, out: bytes, untracked: list[str], readded: list[bytes],
+                 unindexed: list[str]) -> dict[str, FilePatch]:
+        """Patches by path from the base diff, where ``readded`` (diffs of the ``unindexed`` paths against the
+        work tree) replace what the base diff says of those paths (deleted), plus the untracked files."""
         patches = {p.path: p for p in split_raw_patch(out)}
+        for path in unindexed:
+            patches.pop(path, None)
+        for extra in readded:
+            patches.update((p.path, p) for p in split_raw_patch(extra))
         for fp in self._read_untracked(untracked):
             patches[fp.path] = fp
         return patches
+
+    async def _diff_unindexed(self, resolved: Resolved, paths: list[str]) -> list[bytes]:
+        return await self.repo.diff_unindexed(resolved.base, paths, context=self.spec.context,
+                                              ignore_ws=self.spec.ws)
 
     async def _refresh_paths(self, paths: set[str]) -> None:
         resolved = self.resolved
@@ -222,22 +240,38 @@ class DiffView:
             if fd.old_path in paths or (prefixes and path.startswith(prefixes)):
                 spec.add(path)
         # Unstaged paths (index entry = base entry) take the cheap index-vs-work-tree diff; the rest the full one.
+        # Paths removed from the index whose file is still there wait until we know whether it is ignored.
+        unindexed = {p for p in spec if p in self._unindexed and os.path.lexists(self.repo.root / p)}
         fast = sorted(p for p in spec if p in self._index and p not in self._staged)
-        slow = sorted(p for p in spec if p not in self._index or p in self._staged)
-        outputs = await asyncio.gather(
-            self.repo.diff_files(context=self.spec.context, ignore_ws=self.spec.ws, paths=fast) if fast else _no_diff(),
-            self.repo.diff(resolved.base, resolved.target, context=self.spec.context, ignore_ws=self.spec.ws,
-                           paths=slow) if slow else _no_diff())
+        slow = sorted(p for p in spec if (p not in self._index or p in self._staged) and p not in unindexed)
+        outputs = list(await asyncio.gather(self._diff_paths(resolved, fast, index=True),
+                                            self._diff_paths(resolved, slow)))
         patches = {p.path: p for out in outputs for p in split_raw_patch(out) if p.path in spec}
-        candidates = [p for p in spec if p not in patches and p not in self._tracked
+        candidates = [p for p in spec if p not in patches and p not in self._tracked and p not in unindexed
                       and os.path.lexists(self.repo.root / p)]
-        if candidates:
-            untracked = await self.repo.untracked(candidates)
-            self._ignored.update(p for p in candidates if p not in untracked and not (self.repo.root / p).is_dir())
-            for fp in await asyncio.to_thread(self._read_untracked, untracked):
+        if candidates or unindexed:
+            found = await self.repo.untracked([*candidates, *unindexed])
+            self._ignored.update(p for p in candidates if p not in found and not (self.repo.root / p).is_dir())
+            readded = sorted(unindexed.intersection(found))
+            gone = sorted(unindexed.difference(found))  # ignored, or a directory now: deleted, as git says
+            more = await asyncio.gather(self._diff_unindexed(resolved, readded) if readded else _no_diffs(),
+                                        self._diff_paths(resolved, gone))
+            for out in (*more[0], more[1]):
+                patches.update((p.path, p) for p in split_raw_patch(out) if p.path in spec)
+            for fp in await asyncio.to_thread(self._read_untracked, [p for p in found if p not in unindexed]):
                 patches[fp.path] = fp
                 spec.add(fp.path)
         await self._apply(patches, spec)
+
+    async def _diff_paths(self, resolved: Resolved, paths: list[str], *, index: bool = False) -> bytes:
+        """The base diff of ``paths``; with ``index``, the index against the work tree (for paths whose index
+        entry is the base's)."""
+        if not paths:
+            return b""
+        if index:
+            return await self.repo.diff_files(context=self.spec.context, ignore_ws=self.spec.ws, paths=paths)
+        return await self.repo.diff(resolved.base, resolved.target, context=self.spec.context,
+                                    ignore_ws=self.spec.ws, paths=paths)
 
     def _outer_path(self, path: str) -> str:
         """A path inside a submodule's work tree stands for the submodule (a tracked path that has children)."""

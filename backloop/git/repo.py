@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,21 +173,26 @@ class Repo:
                    paths: Iterable[str] | None = None) -> bytes:
         """``--raw -z -p`` output of ``base`` (an object id) against ``target``, optionally limited to paths
         (too many paths for one command line: the whole diff, of which the caller takes what it asked for)."""
-        paths = _fit(paths)
-        args = ["diff", *DIFF_FLAGS, f"-U{context}"]
-        if ignore_ws:
-            args.append("--ignore-all-space")
-        if target.kind == "index":
-            args += ["--cached", base]
-        elif target.kind == "commit":
-            assert target.commit is not None
-            args += [base, target.commit]
-        else:
-            args.append(base)
-        args.append("--")
-        if paths is not None:
-            args.extend(paths)
-        return await self.run(*args)
+        return await self.run(*_diff_args(base, target, context, ignore_ws, _fit(paths)))
+
+    async def diff_unindexed(self, base: str, paths: Iterable[str], *, context: int = 3,
+                             ignore_ws: bool = False) -> list[bytes]:
+        """``base`` against the work tree for paths that are in ``base`` but not in the index (``git rm
+        --cached``): outputs in the format of :meth:`diff`, one per batch of paths that fits a command line.
+
+        ``git diff <base>`` sees the work tree only through index entries, so it shows such a path as deleted
+        even when the file is still there. Here the comparison runs against a scratch index that holds
+        ``base``'s entries for just these paths, without stat data: git then reads each work-tree file as
+        ``git add`` would (filters, end-of-line conversion, executable bit) and compares it with ``base``.
+        """
+        outputs = []
+        for batch in _batches(paths):
+            with tempfile.TemporaryDirectory(prefix="backloop-index-") as scratch:
+                env = {**_ENV, "GIT_INDEX_FILE": os.path.join(scratch, "index")}
+                entries = await self.run("ls-tree", "-z", "--full-tree", base, "--", *batch)
+                await _run(self.root, ("update-index", "-z", "--index-info"), stdin=entries, env=env)
+                outputs.append(await _run(self.root, _diff_args(base, WORKTREE, context, ignore_ws, batch), env=env))
+        return outputs
 
     async def diff_files(self, *, context: int = 3, ignore_ws: bool = False, paths: Iterable[str]) -> bytes:
         """``git diff-files``: the index against the work tree for ``paths``, in the same format as :meth:`diff`.
@@ -267,23 +273,54 @@ def _fit(paths: Iterable[str] | None) -> list[str] | None:
     return listed
 
 
+def _batches(paths: Iterable[str]) -> list[list[str]]:
+    """``paths`` in lists that each fit on a command line."""
+    batches: list[list[str]] = [[]]
+    size = 0
+    for p in paths:
+        size += len(p) + 1
+        if size > MAX_PATHSPEC_BYTES and batches[-1]:
+            batches.append([])
+            size = len(p) + 1
+        batches[-1].append(p)
+    return [b for b in batches if b]
+
+
 def _ancestors(path: str) -> list[str]:
     parts = path.split("/")
     return ["/".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def _diff_args(base: str, target: Target, context: int, ignore_ws: bool, paths: list[str] | None) -> list[str]:
+    args = ["diff", *DIFF_FLAGS, f"-U{context}"]
+    if ignore_ws:
+        args.append("--ignore-all-space")
+    if target.kind == "index":
+        args += ["--cached", base]
+    elif target.kind == "commit":
+        assert target.commit is not None
+        args += [base, target.commit]
+    else:
+        args.append(base)
+    args.append("--")
+    if paths is not None:
+        args.extend(paths)
+    return args
 
 
 def _split_z(out: bytes) -> list[str]:
     return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
 
 
-async def _run(cwd: Path, args: Sequence[str], ok_codes: Sequence[int] = (0,), stdin: bytes | None = None) -> bytes:
+async def _run(cwd: Path, args: Sequence[str], ok_codes: Sequence[int] = (0,), stdin: bytes | None = None,
+               env: Mapping[str, str] = _ENV) -> bytes:
     cmd = ["git", "--no-optional-locks", "--literal-pathspecs"]
     for item in _PINNED_CONFIG:
         cmd += ["-c", item]
     cmd += args
     try:
         proc = await asyncio.create_subprocess_exec(
-            *cmd, cwd=cwd, env=_ENV,
+            *cmd, cwd=cwd, env=env,
             stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )

@@ -279,3 +279,24 @@ async def test_more_paths_than_a_command_line_holds(make_repo: MakeRepo) -> None
     assert "a.txt" in {p.path for p in patches}  # possibly with others: the caller takes what it asked for
     assert sorted(await repo.untracked([*many, "new", "a.txt"])) == ["new/one.txt"]
     assert sorted(await repo.untracked([*many, "two.txt"])) == ["two.txt"]
+
+
+async def test_diff_unindexed_compares_the_base_with_work_tree_files(make_repo: MakeRepo,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paths removed from the index only (`git rm --cached`): base against the work-tree file, in batches that fit
+    a command line, with literal paths, and the real index left alone."""
+    names = ["*.txt", "a.txt", "-rf", "dir/x.txt", "same.txt"]
+    gr = make_repo(dict.fromkeys(names, "1\n"))
+    gr.git("--literal-pathspecs", "rm", "-q", "--cached", "--", *names)
+    for name in names[:-1]:
+        gr.write(name, "1\n2\n")
+    index = gr.root / ".git" / "index"
+    before = (index.read_bytes(), index.stat().st_mtime_ns)
+    repo = await Repo.open(gr.root)
+    monkeypatch.setattr(git_repo, "MAX_PATHSPEC_BYTES", 12)
+    outputs = await repo.diff_unindexed(gr.head(), names)
+    assert len(outputs) > 1
+    patches = [p for out in outputs for p in split_raw_patch(out)]
+    assert sorted(p.path for p in patches) == sorted(names[:-1])  # same.txt is unchanged
+    assert all(p.entry.status == "M" and p.chunk.endswith(b"\n 1\n+2\n") for p in patches)
+    assert (index.read_bytes(), index.stat().st_mtime_ns) == before

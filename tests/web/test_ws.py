@@ -564,10 +564,6 @@ def test_expand_in_a_staged_view_reads_the_index(make_repo: MakeRepo, served: Se
         assert [ln["text"] for ln in lines["lines"]][4] == "staged"
 
 
-@pytest.mark.xfail(strict=True, reason="live.DiffView: a file removed from the index but still in the work tree "
-                                       "(git rm --cached) is shown as 'added' (untracked, whole file) by a full "
-                                       "recompute and as 'deleted' (git diff REV -- f) by a per-path recompute, "
-                                       "never as REV against the work-tree file")
 def test_file_removed_from_the_index_only(make_repo: MakeRepo, served: Served) -> None:
     repo = make_repo({"f.txt": "one\n", "g.txt": "g\n"})
     review = served.review(repo.root)
