@@ -9,7 +9,6 @@ parse. ``--no-optional-locks`` keeps our calls from touching the index, so they 
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import re
 import subprocess
@@ -326,14 +325,17 @@ async def _run(cwd: Path, args: Sequence[str], ok_codes: Sequence[int] = (0,), s
     cmd += args
     # Started and read in a thread, not with asyncio's subprocesses: the fork/exec and the thread asyncio's child
     # watcher starts for each child held the event loop for 5-170 ms a call on a busy machine (soak.py --stalls).
-    run = functools.partial(subprocess.run, cmd, cwd=cwd, env=env, input=stdin, capture_output=True,
-                            stdin=subprocess.DEVNULL if stdin is None else None)
     try:
-        proc = await asyncio.get_running_loop().run_in_executor(_GIT_THREADS, run)
+        proc = await asyncio.get_running_loop().run_in_executor(_GIT_THREADS, _spawn, cmd, cwd, env, stdin)
     except FileNotFoundError:
         raise GitError("git is not installed (no `git` on PATH)") from None
     if proc.returncode not in ok_codes:
         detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise GitError(f"git {args[0]} failed: {detail[-1] if detail else f'exit {proc.returncode}'}")
-    out: bytes = proc.stdout
-    return out
+    return proc.stdout
+
+
+def _spawn(cmd: list[str], cwd: Path, env: Mapping[str, str], stdin: bytes | None,
+           ) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(cmd, cwd=cwd, env=env, input=stdin, capture_output=True,
+                          stdin=subprocess.DEVNULL if stdin is None else None, check=False)
