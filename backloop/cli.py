@@ -100,7 +100,7 @@ def server_main() -> int:
 
 
 def mcp_main() -> int:
-    """The ``backloop-mcp`` console script: MCP on stdio (imported lazily: the SDK is slow to import)."""
-    from backloop.mcp.server import main as serve_mcp
+    """``backloop mcp``: the same as the ``backloop-mcp`` console script."""
+    from backloop.mcp.launch import main as serve_mcp
 
     return serve_mcp()

@@ -5,30 +5,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.session import ServerSession
+from mcp.server.stdio import stdio_server
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
 from backloop.config import Settings, default_state_dir
 from backloop.git.repo import GitError, Repo
 from backloop.mcp import tools
+from backloop.mcp.handshake import INSTRUCTIONS, SERVER_NAME
 from backloop.review.store import StoreError
 from backloop.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-INSTRUCTIONS = """backloop runs a local, GitHub-like code review of your changes that a person reviews in the browser.
-Workflow: call startreview (e.g. since='HEAD' for uncommitted work), give the returned URL to the user, then call
-await_comments. For each comment you receive, fix the code, then call resolve_comment (with a short reply saying
-what you did) or reply_comment to ask a question. Call await_comments again after each round. When it returns
-REVIEW APPROVED, the review is done."""
+Wire = tuple[anyio.AsyncFile[str], anyio.AsyncFile[str]]
 
 START_DESCRIPTION = """Start a new review of your changes and get the URL to give to the user.
 
@@ -65,7 +63,7 @@ def _result(text: str, model: BaseModel) -> CallToolResult:
 def build_server(runtime: Runtime, default_repo: Path) -> MCPServer:
     from backloop import __version__
 
-    server = MCPServer("backloop", version=__version__, instructions=INSTRUCTIONS)
+    server = MCPServer(SERVER_NAME, version=__version__, instructions=INSTRUCTIONS)
 
     @server.tool(name="startreview", description=START_DESCRIPTION)
     async def startreview(
@@ -146,8 +144,9 @@ def settings_from_env() -> Settings:
                     state_dir=default_state_dir())
 
 
-async def serve_stdio(settings: Settings, cwd: Path) -> None:
-    """Serve MCP on stdio until the client closes it; the web server starts with the first review."""
+async def serve_stdio(settings: Settings, cwd: Path, wire: Wire | None = None) -> None:
+    """Serve MCP on stdio (or on ``wire``, the launcher's streams) until the client closes it; the web server starts
+    with the first review."""
     runtime = Runtime(settings)
     stopping: set[asyncio.Task[None]] = set()
 
@@ -170,12 +169,16 @@ async def serve_stdio(settings: Settings, cwd: Path) -> None:
             # this as a tool error from startreview instead of a server that died at start.
             log.warning("%s", exc)
         server = build_server(runtime, cwd)
-        await server.run_stdio_async()
+        if wire is None:
+            await server.run_stdio_async()
+        else:
+            await run_on(server, wire)
     finally:
         await runtime.close()
 
 
-def main() -> int:
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="backloop-mcp: %(levelname)s %(message)s")
-    asyncio.run(serve_stdio(settings_from_env(), Path.cwd()))
-    return 0
+async def run_on(server: MCPServer, wire: Wire) -> None:
+    """What ``run_stdio_async`` does, on given streams (the SDK then leaves the process's descriptors alone)."""
+    async with stdio_server(*wire) as (read_stream, write_stream):
+        lowlevel = server._lowlevel_server  # the SDK offers no public way to pass streams
+        await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())

@@ -1,0 +1,86 @@
+"""What ``backloop-mcp`` answers to MCP ``initialize``, without the SDK.
+
+Importing the MCP SDK takes about a second (its pydantic models), and clients time a server's start by its answer
+to ``initialize``. This module imports only the standard library, so the launcher can answer at once while the SDK
+loads. The answer must be the one the SDK itself gives: tests/mcp/test_handshake.py pins every field here to the
+SDK's own answer, and the launcher compares the two at run time as well.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from backloop import __version__
+
+SERVER_NAME = "backloop"
+
+INSTRUCTIONS = """backloop runs a local, GitHub-like code review of your changes that a person reviews in the browser.
+Workflow: call startreview (e.g. since='HEAD' for uncommitted work), give the returned URL to the user, then call
+await_comments. For each comment you receive, fix the code, then call resolve_comment (with a short reply saying
+what you did) or reply_comment to ask a question. Call await_comments again after each round. When it returns
+REVIEW APPROVED, the review is done."""
+
+# The revisions the SDK negotiates through ``initialize`` (mcp_types.version.HANDSHAKE_PROTOCOL_VERSIONS): a client
+# asking for one of them gets it, any other request gets the newest.
+HANDSHAKE_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
+
+# What MCPServer announces: tools, and the (empty) prompts and resources it always registers.
+CAPABILITIES: dict[str, Any] = {
+    "prompts": {"listChanged": False},
+    "resources": {"listChanged": False, "subscribe": False},
+    "tools": {"listChanged": False},
+}
+
+
+CLIENT_INFO_KEYS = frozenset({"name", "version", "title", "description"})
+CLIENT_CAPABILITIES = frozenset({"experimental", "sampling", "elicitation", "roots", "extensions", "tasks"})
+
+
+def initialize_result(requested: str) -> dict[str, Any]:
+    version = requested if requested in HANDSHAKE_VERSIONS else HANDSHAKE_VERSIONS[-1]
+    return {"capabilities": CAPABILITIES, "instructions": INSTRUCTIONS, "protocolVersion": version,
+            "serverInfo": {"name": SERVER_NAME, "version": __version__}}
+
+
+def early_answer(line: bytes) -> tuple[int | str, bytes] | None:
+    """The request id and the response line for ``line`` if it is a well-formed ``initialize`` request; None for
+    anything else (the SDK answers that, errors included)."""
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(message, dict) or message.get("jsonrpc") != "2.0" or message.get("method") != "initialize":
+        return None
+    request_id = message.get("id")
+    params = message.get("params")
+    # Only the plainest shape: anything the SDK might refuse (or that bool-is-int could confuse) is left to it.
+    if isinstance(request_id, bool) or not isinstance(request_id, int | str) or not _plain_params(params):
+        return None
+    assert isinstance(params, dict)
+    response = {"jsonrpc": "2.0", "id": request_id, "result": initialize_result(params["protocolVersion"])}
+    return request_id, json.dumps(response, separators=(",", ":")).encode() + b"\n"
+
+
+def _plain_params(params: object) -> bool:
+    if not isinstance(params, dict) or set(params) - {"protocolVersion", "capabilities", "clientInfo"}:
+        return False
+    client, capabilities = params.get("clientInfo"), params.get("capabilities")
+    return (isinstance(params.get("protocolVersion"), str) and isinstance(client, dict)
+            and set(client) <= CLIENT_INFO_KEYS and "name" in client and "version" in client
+            and all(isinstance(value, str) for value in client.values())
+            and isinstance(capabilities, dict) and all(_plain_capability(key, value)
+                                                       for key, value in capabilities.items()))
+
+
+def _plain_capability(key: str, value: object) -> bool:
+    """Capabilities in shapes the SDK's models accept (keys it does not know, it ignores); others go to the SDK."""
+    if key not in CLIENT_CAPABILITIES:
+        return True
+    if not isinstance(value, dict):
+        return False
+    if key == "roots":
+        return set(value) <= {"listChanged"} and isinstance(value.get("listChanged", False), bool)
+    if key in ("experimental", "extensions"):  # free-form: name -> settings
+        return all(isinstance(inner, dict) for inner in value.values())
+    return all(inner == {} for inner in value.values())  # sampling, elicitation, tasks: flags as empty objects
