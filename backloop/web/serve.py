@@ -18,7 +18,10 @@ MAX_CLIENT_FRAME = 4 * 1024 * 1024
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket on host:port (port 0: a free one). Raises OSError with the reason when it fails."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on accepted sockets whose proto says TCP. Without it,
+    # Nagle holds back each response's second write until the client's delayed ACK (~40 ms per request on a
+    # kept-alive connection, and per websocket frame sent while one is unacknowledged).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
