@@ -1,9 +1,11 @@
-"""Command line: ``backloop server``, ``server`` (= ``backloop server``) and ``backloop-mcp``. Parsing only."""
+"""Command line: ``backloop server``, ``server`` (= ``backloop server``), ``backloop list`` and ``backloop-mcp``.
+Parsing and printing only."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 import webbrowser
@@ -13,6 +15,7 @@ from pathlib import Path
 from backloop.config import Settings, default_state_dir
 from backloop.diff.resolve import resolve
 from backloop.git.repo import GitError, Repo
+from backloop.review.listing import StoredReview, stored_reviews
 from backloop.review.store import StoreError
 from backloop.runtime import Runtime
 from backloop.viewspec import ViewError, ViewSpec, parse_view
@@ -77,6 +80,37 @@ async def run_server(args: argparse.Namespace) -> int:
     return 0
 
 
+def _list_parser(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="Print your reviews and their addresses, from your "
+                                                          "state directory (the web server lists no reviews).")
+    parser.add_argument("--repo", help="only the reviews of this repository (any directory inside its work tree)")
+    parser.add_argument("--json", action="store_true", help="print a JSON array, one object per review")
+    return parser
+
+
+def _describe(review: StoredReview) -> str:
+    address = review.url or f"{review.path}  (not served yet)"
+    return f"{review.state:<17} {address}\n{'':<17} {review.title} — {review.repo}"
+
+
+async def run_list(args: argparse.Namespace) -> int:
+    repo = None
+    try:
+        if args.repo is not None:
+            repo = (await Repo.open(Path(args.repo))).root
+        found = await stored_reviews(default_state_dir(), repo)
+    except (GitError, StoreError) as exc:
+        print(f"backloop: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps([vars(r) for r in found], indent=2))
+    elif found:
+        print("\n".join(_describe(r) for r in found))
+    else:
+        print(f"backloop: no reviews{' of ' + str(repo) if repo else ''} in {default_state_dir()}", file=sys.stderr)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="backloop: %(levelname)s %(message)s")
     parser = argparse.ArgumentParser(prog="backloop", description="Local code review with a live feedback loop.")
@@ -84,6 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     server_parser = sub.add_parser("server", help="serve a live review of a repository",
                                    parents=[_server_parser("backloop server")], add_help=False)
     server_parser.set_defaults(func=run_server)
+    list_parser = sub.add_parser("list", help="print your reviews and their addresses",
+                                 parents=[_list_parser("backloop list")], add_help=False)
+    list_parser.set_defaults(func=run_list)
     sub.add_parser("mcp", help="run the MCP server on stdio (same as backloop-mcp)").set_defaults(func=None)
     args = parser.parse_args(argv)
     if args.command == "mcp":

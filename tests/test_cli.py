@@ -211,3 +211,43 @@ def test_signal_stops_the_server_cleanly_within_two_seconds_with_an_open_websock
     assert code == 0
     assert "Traceback" not in stderr, stderr
     assert not (tmp_path / "state" / "backloop.db-wal").exists()  # the store was closed
+
+
+# ---- backloop list -----------------------------------------------------------------------------------------------
+
+
+def test_list_prints_the_reviews_from_the_state(make_repo: MakeRepo, tmp_path: Path) -> None:
+    """The server lists no reviews (docs/security.md): ``backloop list`` prints them from the owner's state."""
+    nothing = run_cli(tmp_path, "list")
+    assert nothing.returncode == 0 and nothing.stdout == ""
+    assert "no reviews" in nothing.stderr
+    assert not (tmp_path / "state").exists()  # listing makes no state
+
+    repo, other = make_repo({"a.txt": "a\n"}, name="repo"), make_repo({"b.txt": "b\n"}, name="other")
+    with server(tmp_path, "--repo", str(repo.root)) as first:
+        pass
+    with server(tmp_path, "--repo", str(repo.root), "--commit", "HEAD", "--title", "the commit") as second:
+        pass
+    with server(tmp_path, "--repo", str(other.root)) as third:
+        pass
+
+    listed = run_cli(tmp_path, "list")
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert [line.split()[:2] for line in lines[::2]] == [["open", s.url] for s in (first, second, third)]
+    assert lines[3].split() == ["the", "commit", "\u2014", str(repo.root)]
+
+    mine = run_cli(tmp_path, "list", "--repo", str(repo.root / "."), "--json")
+    assert mine.returncode == 0, mine.stderr
+    found = json.loads(mine.stdout)
+    assert [r["url"] for r in found] == [first.url, second.url]
+    assert found[1] | {"created": 0} == {
+        "id": second.review_id, "title": "the commit", "repo": str(repo.root), "state": "open",
+        "view": "commit HEAD", "path": f"/review/{second.review_id}/view?commit=HEAD&live=false", "url": second.url,
+        "created": 0}
+    assert found[0]["created"] <= found[1]["created"]
+
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    refused = run_cli(tmp_path, "list", "--repo", str(plain))
+    assert refused.returncode == 2 and "is not inside a git work tree" in refused.stderr

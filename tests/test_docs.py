@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
+import pytest
 
 from backloop import schema
-from backloop.cli import _server_parser
+from backloop.cli import _list_parser, _server_parser
 from backloop.protocol import ClientMessage, ServerMessage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,9 +51,16 @@ def test_every_message_is_documented() -> None:
     assert _tags(ServerMessage) | _tags(ClientMessage) == documented
 
 
-def test_every_cli_flag_is_documented() -> None:
-    text = (ROOT / "docs" / "cli.md").read_text()
-    flags = {opt for action in _server_parser("x")._actions for opt in action.option_strings if opt.startswith("--")}
+def _section(markdown: str, heading: str) -> str:
+    start = markdown.index(f"\n## `{heading}`")
+    end = markdown.find("\n## ", start + 1)
+    return markdown[start:end if end >= 0 else None]
+
+
+@pytest.mark.parametrize(("command", "parser"), [("backloop server", _server_parser), ("backloop list", _list_parser)])
+def test_every_cli_flag_is_documented(command: str, parser: Callable[[str], argparse.ArgumentParser]) -> None:
+    text = _section((ROOT / "docs" / "cli.md").read_text(), command)
+    flags = {opt for action in parser("x")._actions for opt in action.option_strings if opt.startswith("--")}
     flags.discard("--help")
     missing = {f for f in flags if f"`{f}" not in text}
     assert not missing

@@ -82,6 +82,8 @@ class ReviewRow:
     title: str
     state: str
     port: int | None
+    created: float = 0.0
+    """When it was started (seconds since the epoch); set by the store."""
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,7 @@ class Store:
 
     async def reviews(self, repo: str | None = None) -> list[ReviewRow]:
         def q(db: sqlite3.Connection) -> list[ReviewRow]:
-            sql = "SELECT id, repo, view, title, state, port FROM reviews"
+            sql = "SELECT id, repo, view, title, state, port, created FROM reviews"
             rows = db.execute(sql + " WHERE repo = ? ORDER BY created", (repo,)) if repo is not None else \
                 db.execute(sql + " ORDER BY created")
             return [ReviewRow(*r) for r in rows]

@@ -28,6 +28,8 @@ from backloop.web.ws import review_socket
 
 IMAGE_TYPES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".ico"})
 RAW_WAIT_S = 10.0
+MAX_IDS_ASKED = 200
+NO_STORE = {"cache-control": "no-store"}
 
 
 def frontend_dir() -> Path:
@@ -57,6 +59,14 @@ def error_page(status: int, title: str, message: str) -> HTMLResponse:
     return HTMLResponse(body, status_code=status)
 
 
+def summary(review: Review) -> dict[str, object]:
+    """What the index page shows of a review whose id it knows."""
+    comments = review.comments.values()
+    return {"id": review.id, "title": review.title, "repo": str(review.repo.root), "url": review.url_path(),
+            "view": review.view.describe(), "state": review.state, "agent": review.agent,
+            "threads": len(comments), "open_threads": sum(c.state == "open" for c in comments)}
+
+
 def create_app(reviews: Reviews, hub: Hub, host: str, port: int) -> Starlette:
     static = frontend_dir()
 
@@ -69,13 +79,17 @@ def create_app(reviews: Reviews, hub: Hub, host: str, port: int) -> Starlette:
         return review
 
     async def home(request: Request) -> Response:
-        return FileResponse(static / "home.html", headers={"cache-control": "no-store"})
+        return FileResponse(static / "home.html", headers=NO_STORE)
 
-    async def list_reviews(request: Request) -> Response:
-        return JSONResponse([
-            {"id": r.id, "title": r.title, "repo": str(r.repo.root), "url": r.url_path(), "state": r.state}
-            for r in reviews.all()
-        ])
+    async def describe_reviews(request: Request) -> Response:
+        # Only about the ids it is given: the index page sends the ids its browser has opened. Nothing here lists
+        # the reviews of this process, so a local process that knows no id learns none (docs/security.md).
+        ids = request.query_params.getlist("id")
+        if len(ids) > MAX_IDS_ASKED:
+            return JSONResponse({"error": f"ask about at most {MAX_IDS_ASKED} ids at once"}, status_code=400,
+                                headers=NO_STORE)
+        known = (reviews.get(i) for i in dict.fromkeys(ids))
+        return JSONResponse([summary(r) for r in known if r is not None], headers=NO_STORE)
 
     async def view_page(request: Request) -> Response:
         review = review_or_404(request)
@@ -85,7 +99,7 @@ def create_app(reviews: Reviews, hub: Hub, host: str, port: int) -> Starlette:
             parse_view(request.query_params)
         except ViewError as exc:
             return error_page(400, "Invalid view", str(exc))
-        return FileResponse(static / "review.html", headers={"cache-control": "no-store"})
+        return FileResponse(static / "review.html", headers=NO_STORE)
 
     async def raw_file(request: Request) -> Response:
         review = review_or_404(request)
@@ -128,7 +142,7 @@ def create_app(reviews: Reviews, hub: Hub, host: str, port: int) -> Starlette:
 
     routes = [
         Route("/", home),
-        Route("/api/reviews", list_reviews),
+        Route("/api/reviews", describe_reviews),
         Route("/review/{review_id}/view", view_page),
         Route("/review/{review_id}/raw", raw_file),
         WebSocketRoute("/review/{review_id}/ws", socket),

@@ -35,7 +35,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 GIT_IDENTITY = ("-c", "user.name=t", "-c", "user.email=t@t")
-URL_RE = re.compile(r"http://127\.0\.0\.1:\d+/review/[^/\s]+/view\?\S*since=HEAD\S*")
+URL_RE = re.compile(r"http://127\.0\.0\.1:\d+/review/[^/\s]+/view\?\S+")
 SERVER_START_TIMEOUT_S = 30.0
 EXPECT_TIMEOUT_MS = 10_000
 
@@ -107,11 +107,11 @@ def _pump(stream: object, lines: queue.Queue[str | None]) -> None:
     lines.put(None)
 
 
-def _start_server(repo: E2ERepo, state_dir: Path) -> Server:
+def _start_server(repo: E2ERepo, state_dir: Path, *args: str) -> Server:
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", BACKLOOP_STATE_DIR=str(state_dir),
                GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
     process = subprocess.Popen(
-        [sys.executable, "-m", "backloop", "server", "--repo", str(repo.root), "--port", "0"],
+        [sys.executable, "-m", "backloop", "server", "--repo", str(repo.root), "--port", "0", *args],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     lines: queue.Queue[str | None] = queue.Queue()
@@ -143,17 +143,18 @@ def _stop(process: subprocess.Popen[str]) -> None:
             process.wait(timeout=10)
 
 
-StartServer = Callable[[], Server]
+StartServer = Callable[..., Server]
 
 
 @pytest.fixture
 def start_server(repo: E2ERepo, tmp_path: Path) -> Iterator[StartServer]:
-    """Call it to run ``python -m backloop server --repo <repo> --port 0`` (after preparing the work tree); it
-    waits for the review URL printed on stdout. Every server started is stopped at teardown."""
+    """Call it to run ``python -m backloop server --repo <repo> --port 0 [args]`` (after preparing the work tree);
+    it waits for the review URL printed on stdout. Every server started is stopped at teardown; all share one state
+    directory."""
     started: list[Server] = []
 
-    def start() -> Server:
-        server = _start_server(repo, tmp_path / "state")
+    def start(*args: str) -> Server:
+        server = _start_server(repo, tmp_path / "state", *args)
         started.append(server)
         return server
 

@@ -1,4 +1,4 @@
-"""More of the review page in a real Chromium: binary and image files, large files, markers, kept forms, the index."""
+"""More of the review page in a real Chromium: binary and image files, large files, markers, kept forms."""
 
 from __future__ import annotations
 
@@ -109,18 +109,3 @@ def test_whitespace_and_context_are_in_the_url(repo: E2ERepo, start_server: Star
     expect(page).to_have_url(re.compile(r"[?&]ws=1\b"))
     expect(page.get_by_role("button", name="Hide whitespace")).to_have_attribute("aria-pressed", "true")
     expect(page).to_have_url(re.compile(r"[?&]context=10\b"))
-
-
-def test_index_lists_reviews_and_opens_a_view(repo: E2ERepo, start_server: StartServer, page: Page) -> None:
-    server = start_server()
-    base = server.url.split("/review/")[0]
-    page.goto(base + "/")
-    link = page.locator("#reviews a")
-    expect(link).to_have_count(1)
-    assert server.url.endswith(link.get_attribute("href") or "?")
-    page.get_by_role("combobox", name="Compare").select_option("commit")
-    page.get_by_role("textbox", name="Revision").fill("HEAD")
-    page.get_by_role("button", name="Open view").click()
-    expect(page).to_have_url(re.compile(r"/review/[^/]+/view\?commit=HEAD&live=false$"))
-    expect(section(page, "notes.txt")).to_be_visible()
-    expect(section(page, "notes.txt").locator(".badge-added")).to_be_visible()

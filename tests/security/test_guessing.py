@@ -1,11 +1,13 @@
 """Guessing: a review id is the capability to read and change a review, so ids carry ≥ 64 random bits, and a wrong
-id is answered exactly like any other wrong id (a 404 page, a websocket closed with 4404), byte for byte, so that
-nothing tells a guesser how close it came. Review look-up is a dict look-up, whose time does not depend on how
-much of the id matches; the answers are compared for equality here rather than timed."""
+id is answered exactly like any other wrong id (a 404 page, a websocket closed with 4404, nothing in the index
+page's data), byte for byte, so that nothing tells a guesser how close it came; and nothing lists the ids to a
+client that knows none. Review look-up is a dict look-up, whose time does not depend on how much of the id matches;
+the answers are compared for equality here rather than timed."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import re
 import secrets
@@ -132,11 +134,35 @@ def test_wrong_ids_get_identical_websocket_closes(server: Backloop) -> None:
         assert server.review_id not in repr(answer)
 
 
-@pytest.mark.xfail(strict=True, reason="open: GET /api/reviews lists every review id to any local process; the "
-                                       "index page needs another way to find the person's reviews (docs/security.md)")
 def test_a_client_that_knows_no_id_cannot_list_the_ids(server: Backloop) -> None:
-    answer = get(server, "/api/reviews")
-    assert server.review_id.encode() not in answer
+    """Everything a local process can ask without an id: the index page and its data, the API with and without
+    wrong ids, static files, error pages, websockets to wrong ids. No answer names the review."""
+    with server.connect() as client:  # the control: the review exists and is being served
+        client.start()
+    paths = ["/", "/api/reviews", "/api/reviews?id=", "/api/reviews?all=1", "/static/home.js", "/static/known.js",
+             "/static/", "/review/", "/review//view?" + LIVE_QUERY, "/nope",
+             "/api/reviews?" + "&".join(f"id={rid}" for rid in wrong_ids(server.review_id).values())]
+    for path in paths:
+        answer = get(server, path)
+        assert server.review_id.encode() not in answer, path
+        assert server.review_id[:8].encode() not in answer, path
+    assert without_date(get(server, "/api/reviews")).endswith(b"\r\n\r\n[]")
+    for rid in ("x", "0" * 24, secrets.token_hex(12)):
+        with server.connect(rid) as client:
+            closed = client.closed()
+        assert server.review_id not in repr((client.seen, closed))
+
+
+def test_the_api_describes_only_the_ids_it_is_given(server: Backloop) -> None:
+    """The index page's data: a summary for each id given that exists; a wrong id is left out, so that asking about
+    wrong ids is answered byte for byte like asking about none."""
+    known = get(server, f"/api/reviews?id={server.review_id}")
+    assert known.startswith(b"HTTP/1.1 200 OK\r\n"), known[:200]
+    summaries = json.loads(known.split(b"\r\n\r\n", 1)[1])
+    assert [s["id"] for s in summaries] == [server.review_id]
+    none = without_date(get(server, "/api/reviews"))
+    for name, rid in wrong_ids(server.review_id).items():
+        assert without_date(get(server, f"/api/reviews?id={rid}")) == none, name
 
 
 def test_the_state_is_readable_only_by_its_owner(server: Backloop) -> None:

@@ -260,9 +260,10 @@ def test_commit_view_split(stage: Stage, watched: Watched) -> None:
 def test_index_page(stage: Stage, watched: Watched) -> None:
     from playwright.sync_api import expect
 
-    page = watched.page
+    page = open_view(watched, stage.server.url)  # the index page lists the reviews this browser has opened
     page.goto(f"http://127.0.0.1:{stage.server.port}/")
     expect(page.locator("#reviews")).to_contain_text(TITLE)
+    expect(page.get_by_role("combobox", name="Review")).to_contain_text(TITLE)
     watched.assert_nothing_ran()
     watched.assert_injection_would_be_seen()
 
