@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
+import secrets
 import stat
 import tempfile
 from pathlib import Path, PurePosixPath
@@ -62,6 +63,26 @@ def read_for_edit(root: Path, rel: str) -> tuple[str, str]:
     return text, content_hash(data)
 
 
+def _link_aside(full: Path) -> Path | None:
+    """A second name for the file as it is now, so that a write into it that lands after our check is neither lost
+    nor missed; None where the file system has no hard links (the check then reads the file itself)."""
+    for _ in range(8):
+        aside = full.with_name(f".{full.name}.{secrets.token_hex(6)}.backloop")
+        try:
+            os.link(full, aside)
+        except FileExistsError:
+            continue
+        except OSError:
+            return None
+        return aside
+    return None
+
+
+def _same_file(full: Path, aside: Path | None) -> bool:
+    """Whether ``full`` is still the file linked aside: not replaced by a rename since (an atomic save)."""
+    return aside is None or os.path.samefile(full, aside)
+
+
 def write_edit(root: Path, rel: str, base_hash: str, content: str) -> str:
     """Replace ``rel`` with ``content`` if it still has ``base_hash``; returns the unified diff of the edit."""
     old_text, current = read_for_edit(root, rel)
@@ -76,17 +97,28 @@ def write_edit(root: Path, rel: str, base_hash: str, content: str) -> str:
     full = confine(root, rel)
     mode = stat.S_IMODE(os.lstat(full).st_mode)
     fd, tmp = tempfile.mkstemp(dir=full.parent, prefix=f".{full.name}.", suffix=".backloop")
+    aside: Path | None = None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(new_data)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
-        if content_hash(full.read_bytes()) != base_hash:  # changed while we wrote: do not overwrite
+        aside = _link_aside(full)
+        if content_hash((aside or full).read_bytes()) != base_hash or not _same_file(full, aside):
             raise EditConflict(f"{rel} changed while saving: nothing was saved. Reload and apply your change again.")
         os.replace(tmp, full)
+        if aside is not None and content_hash(aside.read_bytes()) != base_hash:
+            # Written in place (truncate and write) between the check and the rename: that write wins, and the
+            # writer's open descriptor keeps writing into the file that is back in place.
+            os.replace(aside, full)
+            aside = None
+            raise EditConflict(f"{rel} changed while saving: nothing was saved. Reload and apply your change again.")
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    finally:
+        if aside is not None:
+            aside.unlink(missing_ok=True)
     return "".join(difflib.unified_diff(old_text.splitlines(keepends=True), content.splitlines(keepends=True),
                                         fromfile=f"a/{rel}", tofile=f"b/{rel}"))

@@ -78,3 +78,58 @@ def test_binary_and_non_utf8_files_are_not_editable(tree: Path) -> None:
 def test_hash_is_of_the_bytes_on_disk(tree: Path) -> None:
     _, digest = read_for_edit(tree, "src/a.py")
     assert digest == content_hash(b"one\ntwo\n")
+
+
+def leftovers(tree: Path) -> list[str]:
+    return [p.name for p in (tree / "src").iterdir() if p.name.endswith(".backloop")]
+
+
+def test_a_write_in_place_just_before_the_rename_wins(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The agent truncates and rewrites the file after the last check, before the rename: the person's save is
+    refused and the agent's text is what the file holds, not lost under the person's."""
+    target = tree / "src" / "a.py"
+    _, digest = read_for_edit(tree, "src/a.py")
+    real_replace = os.replace
+
+    def agent_writes_first(src: str | Path, dst: str | Path) -> None:
+        if Path(dst) == target and target.read_text() == "one\ntwo\n":
+            with open(target, "r+b") as fh:  # in place: the same file, new content
+                fh.truncate(0)
+                fh.write(b"agent's version\n")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", agent_writes_first)
+    with pytest.raises(EditConflict, match="changed while saving"):
+        write_edit(tree, "src/a.py", digest, "person's version\n")
+    assert target.read_text() == "agent's version\n"
+    assert leftovers(tree) == []
+
+
+def test_an_atomic_save_just_before_the_rename_wins(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The agent renames its own new file over this one after the content check: refused, the agent's file stays."""
+    target = tree / "src" / "a.py"
+    _, digest = read_for_edit(tree, "src/a.py")
+    real_samefile = os.path.samefile
+
+    def agent_saves_first(a: str | Path, b: str | Path) -> bool:
+        new = tree / "src" / "agent.tmp"
+        new.write_text("agent's version\n")
+        os.replace(new, target)
+        return real_samefile(a, b)
+
+    monkeypatch.setattr(os.path, "samefile", agent_saves_first)
+    with pytest.raises(EditConflict, match="changed while saving"):
+        write_edit(tree, "src/a.py", digest, "person's version\n")
+    assert target.read_text() == "agent's version\n"
+    assert leftovers(tree) == []
+
+
+def test_without_hard_links_the_edit_still_works(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_links(src: str | Path, dst: str | Path) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    _, digest = read_for_edit(tree, "src/a.py")
+    write_edit(tree, "src/a.py", digest, "person's version\n")
+    assert (tree / "src" / "a.py").read_text() == "person's version\n"
+    assert leftovers(tree) == []
