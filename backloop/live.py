@@ -21,6 +21,7 @@ from backloop.diff.model import FileDiff
 from backloop.diff.parse import FilePatch, blob_ids, build_file, split_raw_patch
 from backloop.diff.pool import highlight_in_worker
 from backloop.diff.resolve import Resolved, resolve
+from backloop.git.index import Index
 from backloop.git.repo import GitError, Repo
 from backloop.git.untracked import untracked_patch
 from backloop.protocol import ContextLine
@@ -97,6 +98,8 @@ class DiffView:
         self._unindexed: set[str] = set()
         """Paths in the base but not in the index (``git rm --cached``): when the work-tree file is untracked (not
         ignored) the view compares it with the base, as if it were added again (``git add -A``)."""
+        self._index_file: Index | None = None
+        """The parsed index (live views): unstaged paths are compared through a scratch index of their entries."""
         self._ignored: set[str] = set()
         self._pending_paths: set[str] = set()
         self._pending_full = True
@@ -183,10 +186,10 @@ class DiffView:
         diff = self.repo.diff(resolved.base, resolved.target, context=self.spec.context, ignore_ws=self.spec.ws)
         if self.spec.live:
             empty = await self.repo.empty_tree()
-            out, index, in_base, staged, untracked = await asyncio.gather(
+            out, index, in_base, staged, untracked, self._index_file = await asyncio.gather(
                 diff, self.repo.index_paths(),
                 self.repo.tree_paths(resolved.base) if resolved.base != empty else _no_paths(),
-                self.repo.staged(resolved.base), self.repo.untracked())
+                self.repo.staged(resolved.base), self.repo.untracked(), self.repo.read_index())
             self._index, self._tracked, self._staged = index, index | in_base, staged
             self._unindexed = in_base - index
             self._ignored.clear()
@@ -222,7 +225,7 @@ class DiffView:
 
     async def _diff_unindexed(self, resolved: Resolved, paths: list[str]) -> list[bytes]:
         return await self.repo.diff_unindexed(resolved.base, paths, context=self.spec.context,
-                                              ignore_ws=self.spec.ws)
+                                              ignore_ws=self.spec.ws, index=self._index_file)
 
     async def _refresh_paths(self, paths: set[str]) -> None:
         resolved = self.resolved
@@ -269,7 +272,8 @@ class DiffView:
         if not paths:
             return b""
         if index:
-            return await self.repo.diff_files(context=self.spec.context, ignore_ws=self.spec.ws, paths=paths)
+            return await self.repo.diff_files(context=self.spec.context, ignore_ws=self.spec.ws, paths=paths,
+                                              index=self._index_file)
         return await self.repo.diff(resolved.base, resolved.target, context=self.spec.context,
                                     ignore_ws=self.spec.ws, paths=paths)
 

@@ -9,15 +9,26 @@ parse. ``--no-optional-locks`` keeps our calls from touching the index, so they 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from backloop.git.index import (
+    Entry,
+    Index,
+    IndexFormatError,
+    read_index,
+    scratch_entries,
+    stamp_of,
+    support_entries,
+    write_index,
+)
 from backloop.viewspec import ViewError, validate_rev
 
 # Config that would change the format of what we parse, pinned for every call.
@@ -177,39 +188,68 @@ class Repo:
         (too many paths for one command line: the whole diff, of which the caller takes what it asked for)."""
         return await self.run(*_diff_args(base, target, context, ignore_ws, _fit(paths)))
 
-    async def diff_unindexed(self, base: str, paths: Iterable[str], *, context: int = 3,
-                             ignore_ws: bool = False) -> list[bytes]:
+    async def diff_unindexed(self, base: str, paths: Iterable[str], *, context: int = 3, ignore_ws: bool = False,
+                             index: Index | None = None) -> list[bytes]:
         """``base`` against the work tree for paths that are in ``base`` but not in the index (``git rm
         --cached``): outputs in the format of :meth:`diff`, one per batch of paths that fits a command line.
 
         ``git diff <base>`` sees the work tree only through index entries, so it shows such a path as deleted
         even when the file is still there. Here the comparison runs against a scratch index that holds
         ``base``'s entries for just these paths, without stat data: git then reads each work-tree file as
-        ``git add`` would (filters, end-of-line conversion, executable bit) and compares it with ``base``.
+        ``git add`` would (filters, end-of-line conversion, executable bit) and compares it with ``base``. Given
+        ``index`` (the parsed real index), the scratch one also holds the entries git reads attributes from when
+        their work-tree files are missing, as ``git add`` would.
         """
+        hash_size = len(await self.empty_tree()) // 2
         outputs = []
         for batch in _batches(paths):
-            with tempfile.TemporaryDirectory(prefix="backloop-index-") as scratch:
-                env = {**_ENV, "GIT_INDEX_FILE": os.path.join(scratch, "index")}
-                entries = await self.run("ls-tree", "-z", "--full-tree", base, "--", *batch)
-                await _run(self.root, ("update-index", "-z", "--index-info"), stdin=entries, env=env)
+            listing = await self.run("ls-tree", "-z", "--full-tree", base, "--", *batch)
+            entries: dict[bytes, Entry] = {}
+            for item in listing.split(b"\0"):
+                if item:
+                    meta, name = item.split(b"\t", 1)
+                    mode, _kind, oid = meta.split(b" ")
+                    entries[name] = (int(mode, 8), bytes.fromhex(oid.decode()))
+            support = support_entries(index, entries) if index is not None and self.index_is(index) else None
+            with _scratch_index({**dict(support or ()), **entries}.items(), hash_size) as env:
                 outputs.append(await _run(self.root, _diff_args(base, WORKTREE, context, ignore_ws, batch), env=env))
         return outputs
 
-    async def diff_files(self, *, context: int = 3, ignore_ws: bool = False, paths: Iterable[str]) -> bytes:
+    async def diff_files(self, *, context: int = 3, ignore_ws: bool = False, paths: Iterable[str],
+                         index: Index | None = None) -> bytes:
         """``git diff-files``: the index against the work tree for ``paths``, in the same format as :meth:`diff`.
 
         For a path whose index entry equals the base's, this is exactly the base-against-work-tree diff, and much
         cheaper: ``git diff <base> -- path`` compares the whole index with the base tree first (hundreds of ms in
-        a large repository)."""
-        fitted = _fit(paths)
+        a large repository). Given ``index`` (from :meth:`read_index`) while the index file is still the one it
+        was read from, plain entries are compared through a scratch index of just them (backloop/git/index.py),
+        which spares git loading the whole index."""
+        listed = list(paths)
+        fitted = _fit(listed)
         args = ["diff-files", *DIFF_FLAGS, f"-U{context}"]
         if ignore_ws:
             args.append("--ignore-all-space")
         args.append("--")
         if fitted is not None:
             args.extend(fitted)
+        if index is not None and self.index_is(index):
+            entries = scratch_entries(index, listed)
+            if entries is not None:
+                with _scratch_index(entries, index.hash_size) as env:
+                    return await _run(self.root, args, env=env)
         return await self.run(*args)
+
+    def index_is(self, index: Index) -> bool:
+        """Whether the index file is still the one ``index`` was read from."""
+        return stamp_of(self.git_dir / "index") == index.stamp
+
+    async def read_index(self) -> Index | None:
+        """The parsed index file, or None when there is none or it is of a kind not read here (split index)."""
+        hash_size = len(await self.empty_tree()) // 2
+        try:
+            return await asyncio.to_thread(read_index, self.git_dir / "index", hash_size)
+        except (OSError, IndexFormatError):
+            return None
 
     async def staged(self, base: str) -> set[str]:
         """Paths whose index entry differs from ``base`` (old and new names alike)."""
@@ -291,6 +331,18 @@ def _batches(paths: Iterable[str]) -> list[list[str]]:
 def _ancestors(path: str) -> list[str]:
     parts = path.split("/")
     return ["/".join(parts[:i]) for i in range(1, len(parts))]
+
+
+@contextlib.contextmanager
+def _scratch_index(entries: Iterable[tuple[bytes, Entry]], hash_size: int) -> Iterator[dict[str, str]]:
+    """The environment for a git command that reads a temporary index of ``entries`` instead of the real one."""
+    fd, name = tempfile.mkstemp(prefix="backloop-index-")
+    try:
+        os.close(fd)
+        write_index(Path(name), entries, hash_size)
+        yield {**_ENV, "GIT_INDEX_FILE": name}
+    finally:
+        os.unlink(name)
 
 
 def _diff_args(base: str, target: Target, context: int, ignore_ws: bool, paths: list[str] | None) -> list[str]:
