@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -234,3 +235,24 @@ async def test_a_name_that_is_not_utf8_does_not_stop_the_watcher(make_repo: Make
         seen = await settled(gr, events)
         resyncs += sum(1 for paths, git in seen if git and not paths)
         assert resyncs <= 4
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("end", ["stop", "cancel"])
+async def test_the_watch_thread_ends_with_the_watch(make_repo: MakeRepo, end: str) -> None:
+    """watchfiles blocks in a thread of its own: stopping the watcher or cancelling its task ends that thread."""
+    repo = await Repo.open(make_repo({"a.txt": "a\n"}).root)
+    before = set(threading.enumerate())
+    watcher = RepoWatcher(repo.root, repo.git_dir)
+    task = asyncio.create_task(watcher.run())
+    await asyncio.wait_for(watcher.started.wait(), TIMEOUT_S)
+    [thread] = [t for t in threading.enumerate() if t not in before and t.name == "backloop-watch"]
+    if end == "stop":
+        watcher.stop()
+        await asyncio.wait_for(task, TIMEOUT_S)
+    else:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await asyncio.to_thread(thread.join, TIMEOUT_S)
+    assert not thread.is_alive()
