@@ -16,7 +16,7 @@ from pathlib import Path
 
 import msgspec
 
-from backloop.diff.highlight import highlight_file, highlight_text, line_count
+from backloop.diff.highlight import highlight_file, highlight_text, line_count, warm_lexers
 from backloop.diff.model import FileDiff
 from backloop.diff.parse import FilePatch, blob_ids, build_file, split_raw_patch
 from backloop.diff.pool import highlight_in_worker
@@ -106,6 +106,7 @@ class DiffView:
         self._wake = asyncio.Event()
         self._wake.set()
         self._highlight_task: asyncio.Task[None] | None = None
+        self._warm_task: asyncio.Task[None] | None = None
 
     # ---- wiring ----------------------------------------------------------------------------------------------
 
@@ -144,8 +145,9 @@ class DiffView:
                     self._fail(f"internal error while computing the diff: {exc}")
                 self.ready.set()
         finally:
-            if self._highlight_task:
-                self._highlight_task.cancel()
+            for task in (self._highlight_task, self._warm_task):
+                if task:
+                    task.cancel()
 
     def _fail(self, message: str) -> None:
         if self.error != message:
@@ -312,7 +314,8 @@ class DiffView:
             self.patches[path] = fp
             todo.append(fp)
             changed.append(path)
-        fresh = await asyncio.to_thread(self._build_many, todo) if todo else []
+        previous = {fp.path: self.files[fp.path] for fp in todo if fp.path in self.files}
+        fresh = await asyncio.to_thread(self._build_many, todo, previous) if todo else []
         for i, fd in enumerate(fresh):
             if fd.too_large:
                 fresh[i] = msgspec.structs.replace(fd, size=await self._size(todo[i]))
@@ -323,9 +326,10 @@ class DiffView:
         if any(fd.loading or not fd.highlighted for fd in fresh):
             self._schedule_highlight()
 
-    def _build_many(self, patches: list[FilePatch]) -> list[FileDiff]:
-        """Parse (worker thread). Small changes are highlighted right away, so a save arrives highlighted; of a
-        big one only the first files are parsed now, the rest are summaries the background task completes."""
+    def _build_many(self, patches: list[FilePatch], previous: dict[str, FileDiff]) -> list[FileDiff]:
+        """Parse (worker thread). Small changes are highlighted right away, so a save arrives highlighted (hunks
+        that are the same as in the file's ``previous`` version keep their highlighting); of a big one only the
+        first files are parsed now, the rest are summaries the background task completes."""
         built: list[FileDiff] = []
         budget = PARSE_NOW_LINES
         for fp in patches:
@@ -333,22 +337,24 @@ class DiffView:
             budget -= line_count(fd)
             built.append(fd)
         if sum(line_count(fd) for fd in built) <= SYNC_HIGHLIGHT_LINES and not any(fd.loading for fd in built):
-            return self._highlight_many(built)
+            return self._highlight_many(built, previous)
         return built
 
-    def _highlight_many(self, files: list[FileDiff]) -> list[FileDiff]:
+    def _highlight_many(self, files: list[FileDiff], previous: dict[str, FileDiff]) -> list[FileDiff]:
         result = []
         for fd in files:
             fp = self.patches.get(fd.path)
             if fd.loading and fp is not None:
                 fd = build_file(fp)
             old_blob, new_blob = blob_ids(fp.chunk) if fp else (None, None)
-            result.append(highlight_file(fd, old_blob, new_blob))
+            result.append(highlight_file(fd, old_blob, new_blob, previous=previous.get(fd.path)))
         return result
 
     def _schedule_highlight(self) -> None:
         if self._highlight_task is None or self._highlight_task.done():
             self._highlight_task = asyncio.create_task(self._highlight_background())
+        if self._warm_task is None:  # (the worker process highlights; live updates are highlighted here)
+            self._warm_task = asyncio.create_task(asyncio.to_thread(warm_lexers, list(self.files)))
 
     async def _highlight_background(self) -> None:
         """Complete the view in file order: first parse the files pushed as summaries (fast), then highlight."""

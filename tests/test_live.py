@@ -3,11 +3,16 @@ and staged paths alike."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
+import anyio
+import pytest
 from starlette.testclient import TestClient, WebSocketTestSession
 
+from backloop import live
+from backloop.diff.highlight import lexer_for
 from backloop.git.repo import Repo
 from backloop.hub import Hub
 from backloop.review.session import Review, Reviews
@@ -15,7 +20,7 @@ from backloop.review.store import Store
 from backloop.viewspec import parse_view
 from backloop.web.app import create_app
 from tests.conftest import MakeRepo
-from tests.support import receive, receive_until
+from tests.support import TIMEOUT_S, receive, receive_until
 
 PORT = 48125
 QUERY = "since=HEAD&live=true"
@@ -58,3 +63,30 @@ def test_live_updates_equal_a_fresh_snapshot(make_repo: MakeRepo, tmp_path: Path
         assert expected["renamed.txt"]["status"] == "renamed"
         assert expected["renamed.txt"]["old_path"] == "moved.txt"
     store.close()
+
+
+@pytest.mark.anyio
+async def test_a_view_highlighted_in_the_worker_loads_its_lexers_here(make_repo: MakeRepo,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Live updates are highlighted in this process: a view whose files all went to the worker process warms the
+    lexers they need, so that its first update does not pay for pygments' first lookup."""
+    monkeypatch.setattr(live, "SYNC_HIGHLIGHT_LINES", 0)
+    repo = make_repo({"a.py": "x = 1\n", "b.go": "package b\n"})
+    repo.write("a.py", "x = 2\n")
+    repo.write("b.go", "package c\n")
+    lexer_for.cache_clear()
+    view = live.DiffView(await Repo.open(repo.root), parse_view({"since": "HEAD", "live": "true"}))
+    changed = asyncio.Event()
+    view.listen(lambda _paths: changed.set())
+    task = asyncio.create_task(view.run())
+    try:
+        with anyio.fail_after(TIMEOUT_S):
+            while len(view.files) < 2 or not all(fd.highlighted for fd in view.files.values()):
+                await changed.wait()
+                changed.clear()
+            assert view._warm_task is not None  # started with the background highlighting
+            await view._warm_task
+    finally:
+        task.cancel()
+    assert lexer_for.cache_info().currsize == 2
+    assert {lexer_for("a.py").name, lexer_for("b.go").name} == {"Python", "Go"}  # type: ignore[union-attr]

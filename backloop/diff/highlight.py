@@ -14,7 +14,7 @@ import itertools
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import PurePosixPath
 
@@ -45,6 +45,18 @@ def lexer_for(path: str) -> Lexer | None:
     if cls is None:
         return None
     return cls(stripnl=False, stripall=False, ensurenl=True, tabsize=0)
+
+
+def warm_lexers(paths: Iterable[str]) -> None:
+    """Look up (and so import and compile) the lexers of these files, one per file suffix: the first lookup in a
+    process takes about half a second and a lexer's first use tens of ms, which would otherwise land on the first
+    live update of a view whose files were all highlighted in the worker process (diff/pool.py)."""
+    seen: set[str] = set()
+    for path in paths:
+        suffix = PurePosixPath(path).suffix or PurePosixPath(path).name
+        if suffix not in seen:
+            seen.add(suffix)
+            lexer_for(path)
 
 
 @lru_cache(maxsize=4096)
@@ -210,14 +222,32 @@ def _pair_marks(lines: list[Line]) -> dict[int, Ranges]:
     return marks
 
 
-def highlight_file(fd: FileDiff, old_blob: str | None = None, new_blob: str | None = None) -> FileDiff:
-    """``fd`` with every line's ``html`` highlighted and word-marked."""
+def highlight_file(fd: FileDiff, old_blob: str | None = None, new_blob: str | None = None, *,
+                   previous: FileDiff | None = None) -> FileDiff:
+    """``fd`` with every line's ``html`` highlighted and word-marked. A hunk equal to one of ``previous``'s
+    highlighted hunks (an earlier version of the same file's diff) is taken from it: a hunk's highlighting depends
+    on its lines only, and after a save most hunks of a file are what they were."""
     if fd.highlighted or not fd.hunks:
         return _replace(fd, fd.hunks, True)
     lexer = lexer_for(fd.path)
     lexer_name = type(lexer).__name__ if lexer else "text"
-    hunks = [_highlight_hunk(h, lexer, lexer_name, old_blob, new_blob) for h in fd.hunks]
+    done = {}
+    if previous is not None and previous.highlighted and previous.path == fd.path:
+        done = {h.header: h for h in previous.hunks}
+    hunks = []
+    for h in fd.hunks:
+        old = done.get(h.header)
+        hunks.append(old if old is not None and _same_hunk(h, old) else
+                     _highlight_hunk(h, lexer, lexer_name, old_blob, new_blob))
     return _replace(fd, hunks, True)
+
+
+def _same_hunk(new: Hunk, old: Hunk) -> bool:
+    """Whether ``old`` has exactly ``new``'s lines (compared in full: the ids are short hashes)."""
+    if old.id != new.id or len(old.lines) != len(new.lines):
+        return False
+    return all((a.kind, a.text, a.old, a.new, a.no_eol) == (b.kind, b.text, b.old, b.new, b.no_eol)
+               for a, b in zip(old.lines, new.lines, strict=True))
 
 
 def _highlight_hunk(h: Hunk, lexer: Lexer | None, lexer_name: str, old_blob: str | None,

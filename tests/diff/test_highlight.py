@@ -17,6 +17,7 @@ from backloop.diff.highlight import (
     lexer_for,
     render,
     tokenize,
+    warm_lexers,
     word_marks,
 )
 from backloop.diff.model import FileDiff, Line
@@ -164,6 +165,23 @@ def test_cache_gives_the_same_result() -> None:
     assert first == highlight_file(fd)
 
 
+def test_unchanged_hunks_are_taken_from_the_previous_version() -> None:
+    one = "@@ -1,2 +1,2 @@ def f():\n x = '''\n-a = 1\n+a = 2\n"
+    two = "@@ -20,2 +20,2 @@ def g():\n y = 0\n-b = 1\n+b = 2\n"
+    before = highlight_file(file_diff("a.py", one + two))
+    after = file_diff("a.py", one + two.replace("b = 2", "b = 3"))
+    again = highlight_file(after, previous=before)
+    assert again == highlight_file(after)
+    assert again.hunks[0] is before.hunks[0] and again.hunks[1] is not before.hunks[1]
+    # Not from another file (another lexer), nor from a version that was not highlighted, nor for other lines:
+    assert highlight_file(after, previous=highlight_file(file_diff("a.txt", one + two))).hunks[0] is not \
+        before.hunks[0]
+    plain_before = file_diff("a.py", one + two)
+    assert highlight_file(after, previous=plain_before).hunks[0].lines[0].html != plain_before.hunks[0].lines[0].html
+    changed = file_diff("a.py", one.replace("a = 2", "a  =  2") + two)
+    assert highlight_file(changed, previous=before) == highlight_file(changed)
+
+
 @pytest.mark.anyio
 async def test_highlighting_real_diffs(make_repo: MakeRepo) -> None:
     repo = make_repo({"a.py": "import os\n\n\ndef f(x):\n    return x + 1\n",
@@ -174,3 +192,10 @@ async def test_highlighting_real_diffs(make_repo: MakeRepo) -> None:
         out = highlight_file(fd)
         for ln in all_lines(out):
             assert plain(ln.html) == ln.text.rstrip("\r")
+
+
+def test_warm_lexers_looks_up_one_file_per_suffix() -> None:
+    lexer_for.cache_clear()
+    warm_lexers(["a/x.py", "b/y.py", "z.go", "Makefile", "c/Makefile", "notes"])
+    assert lexer_for.cache_info().currsize == 4  # x.py, z.go, Makefile, notes
+    assert lexer_for("a/x.py") is not None and lexer_for.cache_info().hits == 1
