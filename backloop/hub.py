@@ -128,6 +128,10 @@ class Subscriber:
             else:
                 budget -= lines
         await self.send(encode(Snapshot(files=files, comments=list(self.review.comments.values()))))
+        if self.dirty and not any(fd.loading for fd in self.view.files.values()):
+            # A view still parsing wakes us when it is done (and the stubs follow in order, with the rest); a
+            # complete one may never change again: send the stubs' files now.
+            self.wake.set()
         while True:
             await self.wake.wait()
             self.wake.clear()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,41 +21,69 @@ from tests.support import receive, receive_until
 PORT = 48124
 
 
+@contextlib.contextmanager
+def live_view(root: Path, tmp_path: Path) -> Iterator[tuple[TestClient, str]]:
+    """A server on a live view of ``root``: its test client and the view's websocket URL."""
+    store = Store(tmp_path / "state.db")
+    reviews = Reviews(store)
+    with TestClient(create_app(reviews, Hub(reviews), "127.0.0.1", PORT)) as client:
+        async def make() -> Review:
+            return await reviews.create(await Repo.open(root), parse_view({"since": "HEAD", "live": "true"}))
+
+        review = client.portal.call(make)  # type: ignore[union-attr]
+        yield client, f"ws://127.0.0.1:{PORT}/review/{review.id}/ws?since=HEAD&live=true"
+    store.close()
+
+
 def test_big_snapshot_streams_the_rest_in_order(make_repo: MakeRepo, tmp_path: Path) -> None:
     lines = "".join(f"line {n}\n" for n in range(400))
     repo = make_repo({f"f{n:02}.txt": lines for n in range(20)})
     for n in range(20):
         repo.write(f"f{n:02}.txt", lines.replace("line", "LINE"))  # 800 diff lines per file
-    store = Store(tmp_path / "state.db")
-    reviews = Reviews(store)
-    with TestClient(create_app(reviews, Hub(reviews), "127.0.0.1", PORT)) as client:
-        async def make() -> Review:
-            return await reviews.create(await Repo.open(repo.root), parse_view({"since": "HEAD", "live": "true"}))
+    with live_view(repo.root, tmp_path) as (client, url), client.websocket_connect(url) as ws:
+        assert receive(ws)["type"] == "hello"
+        snapshot, _ = receive_until(ws, lambda m: m["type"] == "snapshot")
+        files = snapshot["files"]
+        assert [f["path"] for f in files] == [f"f{n:02}.txt" for n in range(20)]
+        full = [f for f in files if not f.get("loading")]
+        stubs = [f for f in files if f.get("loading")]
+        assert full and stubs
+        assert sum(len(ln) for f in full for h in f["hunks"] for ln in [h["lines"]]) <= SNAPSHOT_LINES
+        assert all(f["hunks"] == [] and f["additions"] == 400 for f in stubs)
+        wanted = {f["path"] for f in stubs}
+        followed: list[dict[str, Any]] = []
+        while wanted:  # (highlighting may also re-send files; only the first message per stub counts)
+            file = receive_until(ws, lambda m: m["type"] == "file")[0]["file"]
+            if file["path"] in wanted:
+                wanted.discard(file["path"])
+                followed.append(file)
+        assert [f["path"] for f in followed] == [f["path"] for f in stubs]
+        assert all(not f.get("loading") and len(f["hunks"][0]["lines"]) == 800 for f in followed)
+        # Highlighting (in a worker process) completes every file in the end.
+        latest = {f["path"]: f for f in [*full, *followed]}
+        while any(f.get("highlighted") is False or f.get("loading") for f in latest.values()):
+            file = receive_until(ws, lambda m: m["type"] == "file", timeout=60)[0]["file"]
+            latest[file["path"]] = file
+        assert all(len(f["hunks"][0]["lines"]) == 800 for f in latest.values())
 
-        review = client.portal.call(make)  # type: ignore[union-attr]
-        with client.websocket_connect(f"ws://127.0.0.1:{PORT}/review/{review.id}/ws?since=HEAD&live=true") as ws:
-            assert receive(ws)["type"] == "hello"
-            snapshot, _ = receive_until(ws, lambda m: m["type"] == "snapshot")
-            files = snapshot["files"]
-            assert [f["path"] for f in files] == [f"f{n:02}.txt" for n in range(20)]
-            full = [f for f in files if not f.get("loading")]
-            stubs = [f for f in files if f.get("loading")]
-            assert full and stubs
-            assert sum(len(ln) for f in full for h in f["hunks"] for ln in [h["lines"]]) <= SNAPSHOT_LINES
-            assert all(f["hunks"] == [] and f["additions"] == 400 for f in stubs)
-            wanted = {f["path"] for f in stubs}
-            followed: list[dict[str, Any]] = []
-            while wanted:  # (highlighting may also re-send files; only the first message per stub counts)
-                file = receive_until(ws, lambda m: m["type"] == "file")[0]["file"]
-                if file["path"] in wanted:
-                    wanted.discard(file["path"])
-                    followed.append(file)
-            assert [f["path"] for f in followed] == [f["path"] for f in stubs]
-            assert all(not f.get("loading") and len(f["hunks"][0]["lines"]) == 800 for f in followed)
-            # Highlighting (in a worker process) completes every file in the end.
-            latest = {f["path"]: f for f in [*full, *followed]}
-            while any(f.get("highlighted") is False or f.get("loading") for f in latest.values()):
-                file = receive_until(ws, lambda m: m["type"] == "file", timeout=60)[0]["file"]
-                latest[file["path"]] = file
-            assert all(len(f["hunks"][0]["lines"]) == 800 for f in latest.values())
-    store.close()
+
+def test_a_warm_view_streams_the_rest_too(make_repo: MakeRepo, tmp_path: Path) -> None:
+    # Nothing else happens in the view (highlighting done, no edits): the stubs must still be followed.
+    lines = "".join(f"line {n}\n" for n in range(400))
+    repo = make_repo({f"f{n:02}.txt": lines for n in range(8)})
+    for n in range(8):
+        repo.write(f"f{n:02}.txt", lines.replace("line", "LINE"))
+    with live_view(repo.root, tmp_path) as (client, url), client.websocket_connect(url) as first:
+        snapshot, _ = receive_until(first, lambda m: m["type"] == "snapshot")
+        latest = {f["path"]: f for f in snapshot["files"]}
+        while any(f.get("highlighted") is False or f.get("loading") for f in latest.values()):
+            file = receive_until(first, lambda m: m["type"] == "file", timeout=60)[0]["file"]
+            latest[file["path"]] = file
+        with client.websocket_connect(url) as second:
+            snapshot, _ = receive_until(second, lambda m: m["type"] == "snapshot")
+            wanted = {f["path"] for f in snapshot["files"] if f.get("loading")}
+            assert wanted
+            while wanted:
+                file = receive_until(second, lambda m: m["type"] == "file")[0]["file"]
+                assert not file.get("loading")
+                wanted.discard(file["path"])
