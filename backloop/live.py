@@ -21,11 +21,11 @@ from backloop.diff.model import FileDiff
 from backloop.diff.parse import FilePatch, blob_ids, build_file, split_raw_patch
 from backloop.diff.pool import highlight_in_worker
 from backloop.diff.resolve import Resolved, resolve
-from backloop.git.index import Index
 from backloop.git.repo import GitError, Repo
 from backloop.git.untracked import untracked_patch
 from backloop.protocol import ContextLine
 from backloop.viewspec import ViewSpec
+from backloop.worktree import WorkTree
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +67,6 @@ def _take_lines(files: list[FileDiff], limit: int, size: Callable[[FileDiff], in
     return taken
 
 
-async def _no_paths() -> set[str]:
-    return set()
-
-
-async def _no_diffs() -> list[bytes]:
-    return []
-
-
 class DiffView:
     """The current diff of one view spec. ``files`` maps path → FileDiff as sent to clients."""
 
@@ -90,17 +82,7 @@ class DiffView:
         self.version = 0
         self.ready = asyncio.Event()
         self._listeners: list[Listener] = []
-        self._tracked: set[str] = set()
-        """Paths in the index or the base (live views): anything else that exists is untracked or ignored."""
-        self._index: set[str] = set()
-        self._staged: set[str] = set()
-        """Paths whose index entry differs from the base: their per-path refresh needs the full base diff."""
-        self._unindexed: set[str] = set()
-        """Paths in the base but not in the index (``git rm --cached``): when the work-tree file is untracked (not
-        ignored) the view compares it with the base, as if it were added again (``git add -A``)."""
-        self._index_file: Index | None = None
-        """The parsed index (live views): unstaged paths are compared through a scratch index of their entries."""
-        self._ignored: set[str] = set()
+        self._worktree = WorkTree(repo, spec.context, spec.ws) if spec.live else None
         self._pending_paths: set[str] = set()
         self._pending_full = True
         self._wake = asyncio.Event()
@@ -118,8 +100,8 @@ class DiffView:
         """Called by the watcher with a batch of changed work-tree paths and whether git state changed."""
         if git_changed:
             self._pending_full = True
-        elif self.spec.live:
-            self._pending_paths.update(p for p in paths if p not in self._ignored)
+        elif self._worktree is not None:
+            self._pending_paths.update(p for p in paths if p not in self._worktree.ignored)
         else:
             return
         if self._pending_full or self._pending_paths:
@@ -185,22 +167,12 @@ class DiffView:
     async def _refresh_all(self) -> None:
         resolved = await resolve(self.repo, self.spec)
         operation = await self._operation()
-        diff = self.repo.diff(resolved.base, resolved.target, context=self.spec.context, ignore_ws=self.spec.ws)
-        if self.spec.live:
-            empty = await self.repo.empty_tree()
-            out, index, in_base, staged, untracked, self._index_file = await asyncio.gather(
-                diff, self.repo.index_paths(),
-                self.repo.tree_paths(resolved.base) if resolved.base != empty else _no_paths(),
-                self.repo.staged(resolved.base), self.repo.untracked(), self.repo.read_index())
-            self._index, self._tracked, self._staged = index, index | in_base, staged
-            self._unindexed = in_base - index
-            self._ignored.clear()
+        if self._worktree is not None:
+            patches = await self._worktree.all_patches(resolved)
         else:
-            out, untracked = await diff, []
-        unindexed = [p for p in untracked if p in self._unindexed]
-        readded = await self._diff_unindexed(resolved, unindexed) if unindexed else []
-        untracked = [p for p in untracked if p not in self._unindexed] if unindexed else untracked
-        patches = await asyncio.to_thread(self._patches, out, untracked, readded, unindexed)
+            out = await self.repo.diff(resolved.base, resolved.target, context=self.spec.context,
+                                       ignore_ws=self.spec.ws)
+            patches = await asyncio.to_thread(lambda: {p.path: p for p in split_raw_patch(out)})
         notice_changed = (self.error is not None) or (self.resolved is None) or (
             self.resolved.notice != resolved.notice or self.resolved.base_label != resolved.base_label
             or self.resolved.target_label != resolved.target_label) or self.operation != operation
@@ -212,89 +184,16 @@ class DiffView:
         if notice_changed:
             self._publish(["\0notice"])
 
-    def _patches(self, out: bytes, untracked: list[str], readded: list[bytes],
-                 unindexed: list[str]) -> dict[str, FilePatch]:
-        """Patches by path from the base diff, where ``readded`` (diffs of the ``unindexed`` paths against the
-        work tree) replace what the base diff says of those paths (deleted), plus the untracked files."""
-        patches = {p.path: p for p in split_raw_patch(out)}
-        for path in unindexed:
-            patches.pop(path, None)
-        for extra in readded:
-            patches.update((p.path, p) for p in split_raw_patch(extra))
-        for fp in self._read_untracked(untracked):
-            patches[fp.path] = fp
-        return patches
-
-    async def _diff_unindexed(self, resolved: Resolved, paths: list[str]) -> list[bytes]:
-        return await self.repo.diff_unindexed(resolved.base, paths, context=self.spec.context,
-                                              ignore_ws=self.spec.ws, index=self._index_file)
-
     async def _refresh_paths(self, paths: set[str]) -> None:
         resolved = self.resolved
         if resolved is None or self.error is not None:
             self._pending_full = True
             self._wake.set()
             return
-        spec = {self._outer_path(p) for p in paths}
-        for p in paths:
-            fd = self.files.get(p)
-            if fd is not None and fd.old_path and fd.old_path != p:
-                spec.add(fd.old_path)
-        prefixes = tuple(p + "/" for p in paths if p not in self.files)
-        for path, fd in self.files.items():
-            if fd.old_path in paths or (prefixes and path.startswith(prefixes)):
-                spec.add(path)
-        # Unstaged paths (index entry = base entry) take the cheap index-vs-work-tree diff; the rest the full one.
-        # Paths removed from the index whose file is still there wait until we know whether it is ignored.
-        unindexed = {p for p in spec if p in self._unindexed and os.path.lexists(self.repo.root / p)}
-        fast = sorted(p for p in spec if p in self._index and p not in self._staged)
-        slow = sorted(p for p in spec if (p not in self._index or p in self._staged) and p not in unindexed)
-        outputs = list(await asyncio.gather(self._diff_paths(resolved, fast, index=True),
-                                            self._diff_paths(resolved, slow)))
-        patches = {p.path: p for out in outputs for p in split_raw_patch(out) if p.path in spec}
-        candidates = [p for p in spec if p not in patches and p not in self._tracked and p not in unindexed
-                      and os.path.lexists(self.repo.root / p)]
-        if candidates or unindexed:
-            found = await self.repo.untracked([*candidates, *unindexed])
-            self._ignored.update(p for p in candidates if p not in found and not (self.repo.root / p).is_dir())
-            readded = sorted(unindexed.intersection(found))
-            gone = sorted(unindexed.difference(found))  # ignored, or a directory now: deleted, as git says
-            more = await asyncio.gather(self._diff_unindexed(resolved, readded) if readded else _no_diffs(),
-                                        self._diff_paths(resolved, gone))
-            for out in (*more[0], more[1]):
-                patches.update((p.path, p) for p in split_raw_patch(out) if p.path in spec)
-            for fp in await asyncio.to_thread(self._read_untracked, [p for p in found if p not in unindexed]):
-                patches[fp.path] = fp
-                spec.add(fp.path)
-        await self._apply(patches, spec)
-
-    async def _diff_paths(self, resolved: Resolved, paths: list[str], *, index: bool = False) -> bytes:
-        """The base diff of ``paths``; with ``index``, the index against the work tree (for paths whose index
-        entry is the base's)."""
-        if not paths:
-            return b""
-        if index:
-            return await self.repo.diff_files(context=self.spec.context, ignore_ws=self.spec.ws, paths=paths,
-                                              index=self._index_file)
-        return await self.repo.diff(resolved.base, resolved.target, context=self.spec.context,
-                                    ignore_ws=self.spec.ws, paths=paths)
-
-    def _outer_path(self, path: str) -> str:
-        """A path inside a submodule's work tree stands for the submodule (a tracked path that has children)."""
-        cut = path.find("/")
-        while cut != -1:
-            if path[:cut] in self._tracked:
-                return path[:cut]
-            cut = path.find("/", cut + 1)
-        return path
-
-    def _read_untracked(self, paths: list[str]) -> list[FilePatch]:
-        result = []
-        for rel in paths:
-            fp = untracked_patch(self.repo.root, rel)
-            if fp is not None:
-                result.append(fp)
-        return result
+        if self._worktree is None:  # (not poked: other views change only with git's state)
+            return
+        patches, scope = await self._worktree.path_patches(resolved, paths, self.files)
+        await self._apply(patches, scope)
 
     async def _apply(self, patches: dict[str, FilePatch], scope: Iterable[str]) -> None:
         """Make ``files`` match ``patches`` for every path in ``scope``; publish what changed."""
@@ -407,7 +306,7 @@ class DiffView:
         fp = self.patches.get(path)
         if fp is None:
             raise ViewUnavailable(f"{path!r} is not part of this diff")
-        if fp.entry.status == "A" and self.spec.live and path not in self._tracked:
+        if fp.entry.status == "A" and self._worktree is not None and path not in self._worktree.tracked:
             fp = await asyncio.to_thread(untracked_patch, self.repo.root, path, full=True) or fp
         return await asyncio.to_thread(build_file, fp, full=True)
 
