@@ -14,20 +14,29 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 
-from backloop.review.store import Entry, Store, StoreError
+from backloop.review.store import AGENT_KINDS, Entry, Store, StoreError
 
 log = logging.getLogger(__name__)
 HANDED_KEPT = 64
 """How many recent results are remembered for ``undeliver``."""
 
 
+@dataclass(eq=False)
+class _Waiter:
+    """One waiting call. Entries announced with their notification are handed over from memory; any other
+    notification (a state change, an undelivered result) makes it read the store again."""
+
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    arrived: list[Entry] = field(default_factory=list)
+    unknown: bool = True
+
+
 @dataclass
 class _Channel:
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    waiters: int = 0
+    waiters: set[_Waiter] = field(default_factory=set)
 
 
 class Broker:
@@ -42,12 +51,18 @@ class Broker:
     def _channel(self, review_id: str) -> _Channel:
         return self._channels.setdefault(review_id, _Channel())
 
-    def notify(self, review_id: str) -> None:
-        """Something for the agent arrived (an entry, or the review's state changed)."""
-        self._channel(review_id).wake.set()
+    def notify(self, review_id: str, entries: Sequence[Entry] | None = None) -> None:
+        """Something for the agent arrived: ``entries``, just stored, or (None) a change only the store can tell."""
+        for waiter in self._channel(review_id).waiters:
+            if entries is None:
+                waiter.unknown = True
+            else:
+                waiter.arrived.extend(e for e in entries if e.author == "person" and e.kind in AGENT_KINDS
+                                      and not e.delivered)
+            waiter.wake.set()
 
     def waiting(self, review_id: str) -> int:
-        return self._channel(review_id).waiters
+        return len(self._channel(review_id).waiters)
 
     async def pending(self, review_id: str) -> list[Entry]:
         return [e for e in await self.store.pending(review_id) if e.id not in self._delivered]
@@ -55,23 +70,34 @@ class Broker:
     async def wait(self, review_id: str, wait_s: float, is_done: Callable[[], bool]) -> list[Entry]:
         """The pending entries, as soon as there is at least one (or ``is_done()``); [] after ``wait_s``."""
         channel = self._channel(review_id)
-        channel.waiters += 1
+        me = _Waiter()
+        channel.waiters.add(me)
         self._changed(review_id)
         try:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + wait_s
             while True:
-                channel.wake.clear()
-                entries = await self.pending(review_id)
+                me.wake.clear()
+                if me.unknown:
+                    # Anything announced while the store is read is either in what it returns or handed over
+                    # next time round (what is stored and not delivered is also found by the next call).
+                    me.unknown = False
+                    me.arrived.clear()
+                    entries = await self.pending(review_id)
+                else:
+                    # Just stored and announced: no store round trip between the person's click and the agent.
+                    fresh = {e.id: e for e in me.arrived if e.id not in self._delivered}
+                    me.arrived.clear()
+                    entries = sorted(fresh.values(), key=lambda e: e.seq)
                 if entries or is_done():
                     return entries
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     return []
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(channel.wake.wait(), remaining)
+                    await asyncio.wait_for(me.wake.wait(), remaining)
         finally:
-            channel.waiters -= 1
+            channel.waiters.discard(me)
             self._changed(review_id)
 
     def mark_delivered(self, entries: list[Entry], handle: Hashable | None = None) -> None:
@@ -117,4 +143,4 @@ class Broker:
 
     def _changed(self, review_id: str) -> None:
         if self._on_waiters is not None:
-            self._on_waiters(review_id, self._channel(review_id).waiters)
+            self._on_waiters(review_id, len(self._channel(review_id).waiters))

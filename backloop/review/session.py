@@ -251,7 +251,7 @@ class Reviews:
                 await asyncio.to_thread(_undo_edit, review.repo.root, path, old_text, content)
                 raise
         if diff:
-            self.broker.notify(review_id)
+            self.broker.notify(review_id, [entry])
         return entry.id
 
     # ---- internals ---------------------------------------------------------------------------------------
@@ -268,7 +268,7 @@ class Reviews:
             root = existing or to_comment(entry, [])
             review.comments[root.id] = root
         if entry.author == "person":
-            self.broker.notify(review.id)
+            self.broker.notify(review.id, [entry])
         self._announce(review.id, [root.id])
         return root
 
