@@ -95,7 +95,10 @@ class WorkTree:
                       and os.path.lexists(self.repo.root / p)]
         if candidates or unindexed:
             found = await self.repo.untracked([*candidates, *unindexed])
-            self.ignored.update(p for p in candidates if p not in found and not (self.repo.root / p).is_dir())
+            # Not listed: ignored, or gone again. Only git's word that a path is ignored drops its later events.
+            unlisted = [p for p in candidates if p not in found and not (self.repo.root / p).is_dir()]
+            if unlisted:
+                self.ignored.update(await self.repo.ignored(unlisted))
             readded = sorted(unindexed.intersection(found))
             gone = sorted(unindexed.difference(found))  # ignored, or a directory now: deleted, as git says
             more = await asyncio.gather(self._diff_unindexed(resolved, readded) if readded else _no_diffs(),

@@ -277,6 +277,15 @@ class Repo:
             found = [p for p in found if p in chosen or any(a in chosen for a in _ancestors(p))]
         return found
 
+    async def ignored(self, paths: Iterable[str]) -> set[str]:
+        """Those of ``paths`` that are files in the work tree that .gitignore (or another exclude file) matches."""
+        wanted = set(paths)
+        if not wanted:
+            return set()
+        fitted = _fit(wanted)
+        out = await self.run("ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--", *(fitted or ()))
+        return wanted.intersection(_split_z(out))
+
     async def ignored_dirs(self) -> list[str]:
         """Ignored directories (``dir/``) and files, collapsed: what the watcher may skip."""
         out = await self.run("ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory")

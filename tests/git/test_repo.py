@@ -300,3 +300,15 @@ async def test_diff_unindexed_compares_the_base_with_work_tree_files(make_repo: 
     assert sorted(p.path for p in patches) == sorted(names[:-1])  # same.txt is unchanged
     assert all(p.entry.status == "M" and p.chunk.endswith(b"\n 1\n+2\n") for p in patches)
     assert (index.read_bytes(), index.stat().st_mtime_ns) == before
+
+
+async def test_ignored_asks_the_exclude_rules(make_repo: MakeRepo) -> None:
+    gr = make_repo({".gitignore": "*.log\nbuild/\n", "a.txt": "a\n"})
+    (gr.root / ".git" / "info" / "exclude").write_text("*.tmp\n")
+    repo = await Repo.open(gr.root)
+    ignored = ["x.log", "-rf.log", "build/out.txt", "d/e.tmp", "ünï.log", "space x.log", "*.log"]
+    for name in [*ignored, "new.txt"]:
+        gr.write(name, "x\n")
+    assert await repo.ignored([*ignored, "a.txt", "new.txt", "gone.log"]) == set(ignored)
+    assert await repo.ignored([]) == set()
+    assert await repo.ignored(["new.txt"]) == set()
