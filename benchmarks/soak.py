@@ -20,7 +20,7 @@ Figures:
 Targets: zero lost, zero duplicated, RSS growth under 10 %, loop lag p99 under 50 ms. Prints PASS/MISS per target
 and exits 0 either way (figures, not assertions).
 
-    python benchmarks/soak.py [--minutes 10] [--people 4] [--seed 1] [--verbose]
+    python benchmarks/soak.py [--minutes 10] [--people 4] [--seed 1] [--verbose] [--stalls FILE]
 """
 
 from __future__ import annotations
@@ -123,6 +123,10 @@ class Ledger:
     errors: Counter[str] = field(default_factory=Counter)
     rtts: list[tuple[float, float]] = field(default_factory=list)
     rss: list[tuple[float, int]] = field(default_factory=list)
+    cpu: list[tuple[float, float, float]] = field(default_factory=list)
+    """(time, the server's own CPU seconds, its finished children's: git)."""
+    load: list[float] = field(default_factory=list)
+    """The machine's 1-minute load average."""
     reconnects: int = 0
     drops_in_flight: int = 0
     agent_calls: int = 0
@@ -426,11 +430,24 @@ def rss_kb(pid: int) -> int | None:
     return None
 
 
+def cpu_s(pid: int) -> tuple[float, float] | None:
+    """CPU seconds (user + system) of ``pid`` itself and of its children that have exited."""
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        tick = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
+    return None
+
+
 async def sample_rss(pid: int, ledger: Ledger, stop: asyncio.Event) -> None:
     while not stop.is_set():
         value = rss_kb(pid)
         if value is not None:
             ledger.rss.append((time.monotonic(), value))
+        used = cpu_s(pid)
+        if used is not None:
+            ledger.cpu.append((time.monotonic(), *used))
+        ledger.load.append(os.getloadavg()[0])
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), RSS_EVERY_S)
 
@@ -438,15 +455,18 @@ async def sample_rss(pid: int, ledger: Ledger, stop: asyncio.Event) -> None:
 # ---- the run -----------------------------------------------------------------------------------------------------
 
 
-def mcp_params(repo: Path, state: Path) -> StdioServerParameters:
+def mcp_params(repo: Path, state: Path, stalls: Path | None = None) -> StdioServerParameters:
     command = shutil.which("backloop-mcp")
     args: list[str] = []
     if command is None:
         command, args = sys.executable, ["-m", "backloop", "mcp"]
     project = str(Path(__file__).resolve().parent.parent)
-    path = os.pathsep.join(filter(None, [project, os.environ.get("PYTHONPATH")]))
+    tracer = str(Path(__file__).resolve().parent / "stalltrace") if stalls else None
+    path = os.pathsep.join(filter(None, [tracer, project, os.environ.get("PYTHONPATH")]))
     env = dict(os.environ, BACKLOOP_STATE_DIR=str(state), GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1",
                PYTHONPATH=path)
+    if stalls:
+        env["BACKLOOP_STALL_LOG"] = str(stalls.resolve())
     return StdioServerParameters(command=command, args=args, cwd=str(repo), env=env)
 
 
@@ -497,13 +517,13 @@ async def check(url: str, ledger: Ledger, people: list[Person]) -> Outcome:
     return Outcome(lost, duplicated, len(comments))
 
 
-async def soak(minutes: float, people_count: int, seed: int, verbose: bool) -> None:
+async def soak(minutes: float, people_count: int, seed: int, verbose: bool, stalls: Path | None) -> None:
     rng = random.Random(seed)
     ledger = Ledger()
     with tempfile.TemporaryDirectory(prefix="backloop-soak-") as tmp:
         root = Path(tmp) / "repo"
         make_repo(root)
-        async with McpClient(mcp_params(root, Path(tmp) / "state"), mode="legacy",
+        async with McpClient(mcp_params(root, Path(tmp) / "state", stalls), mode="legacy",
                              read_timeout_seconds=120) as mcp:
             await mcp.list_tools()
             started = await mcp.call_tool("startreview", {"since": "HEAD", "title": "soak"})
@@ -577,8 +597,17 @@ def report(ledger: Ledger, outcome: Outcome, minutes: float, start: float, unans
         top = max(kb for _, kb in samples) / 1024
         print(f"  server RSS: {statistics.median(base) / 1024:.1f} MB after the warm-up ({warm_up:.0f} s), "
               f"{statistics.median(last) / 1024:.1f} MB in the last minute, max {top:.1f} MB ({len(samples)} samples)")
+    cpu = [(t - start, own, children) for t, own, children in ledger.cpu if t - start >= warm_up]
+    if len(cpu) >= 2:
+        span = cpu[-1][0] - cpu[0][0]
+        print(f"  server CPU after the warm-up: {100 * (cpu[-1][1] - cpu[0][1]) / span:.0f} % of a core, its git "
+              f"children {100 * (cpu[-1][2] - cpu[0][2]) / span:.0f} %")
+    if ledger.load:
+        print(f"  load average (1 min) during the run: median {statistics.median(ledger.load):.1f}, "
+              f"{min(ledger.load):.1f}-{max(ledger.load):.1f}")
     if rtts:
-        print(f"  ping round trip: p50 {1000 * statistics.median(rtts):.1f} ms, p99 {1000 * (p99 or 0):.1f} ms, "
+        print(f"  ping round trip: p50 {1000 * statistics.median(rtts):.1f} ms, "
+              f"p95 {1000 * percentile(rtts, 95):.1f} ms, p99 {1000 * (p99 or 0):.1f} ms, "
               f"max {1000 * max(rtts):.1f} ms ({len(rtts)} samples)")
     for name, count in {**outcome.lost, **outcome.duplicated}.items():
         if count:
@@ -600,8 +629,11 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=4, help="websocket clients acting as people (default 4)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--verbose", action="store_true", help="print progress every 10 s")
+    parser.add_argument("--stalls", type=Path, metavar="FILE",
+                        help="trace the server's event-loop stalls into FILE (benchmarks/stalltrace; sum them up "
+                             "with benchmarks/stalls.py FILE)")
     args = parser.parse_args()
-    asyncio.run(soak(args.minutes, args.people, args.seed, args.verbose))
+    asyncio.run(soak(args.minutes, args.people, args.seed, args.verbose, args.stalls))
 
 
 if __name__ == "__main__":
