@@ -54,7 +54,7 @@ def error_page(status: int, title: str, message: str) -> HTMLResponse:
     body = (
         f"<!doctype html><html lang=en><meta charset=utf-8><title>backloop: {t}</title>"
         f"<link rel=stylesheet href=/static/style.css><main class=error-page><h1>{t}</h1><p>{m}</p>"
-        "<p><a href=/>All reviews</a></p></main>"
+        "<p><a href=/>Your reviews</a></p></main>"
     )
     return HTMLResponse(body, status_code=status)
 
