@@ -291,6 +291,15 @@ class Server:
     def pid(self) -> int:
         return self.process.pid
 
+    def cpu_s(self) -> float | None:
+        """CPU seconds used so far by the server process and its children it has waited for (git), or None
+        where /proc is missing. Unlike latencies, this hardly depends on what else the machine is doing."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
+
     def memory_kb(self) -> dict[str, int]:
         """VmHWM (peak RSS) and VmRSS of the server process, in kB."""
         out: dict[str, int] = {}

@@ -29,6 +29,8 @@ from benchlib import (
     CHROMIUM,
     CHROMIUM_ARGS,
     ROOT,
+    Server,
+    SocketReader,
     Summary,
     benchmark_repo,
     change_files,
@@ -51,6 +53,8 @@ TARGET_DOM_MS = 80.0
 SAMPLE_TIMEOUT_S = 10.0
 SETTLE_S = 0.3
 """Quiet time before each write: longer than the watcher's debounce, so samples never coalesce."""
+IDLE_S = 3.0
+"""How long the server's CPU use is measured with nothing happening, before the samples."""
 
 # Records when a frame with the armed marker reaches the page's websocket (before the app sees it).
 INIT_SCRIPT = """
@@ -200,9 +204,9 @@ def next_edit(root: Path, plan: Plan, index: int, phase: str) -> tuple[str, str,
     return kind, path, marker, lines, before if before.startswith("bm") else before.strip()[:40]
 
 
-async def socket_phase(root: Path, plan: Plan, ws_url: str, samples: int, profile: Path | None,
-                       pid: int, verbose: bool = False) -> list[Sample]:
-    async with open_socket(ws_url) as reader:
+async def socket_phase(root: Path, plan: Plan, server: Server, samples: int, profile: Path | None,
+                       verbose: bool = False) -> list[Sample]:
+    async with open_socket(server.ws_url) as reader:
         start = time.perf_counter()
         await reader.until_type("hello", 120)
         snap = await reader.until_type("snapshot", 600)
@@ -213,7 +217,9 @@ async def socket_phase(root: Path, plan: Plan, ws_url: str, samples: int, profil
             print(f"  settled: {count} follow-up messages (background highlighting), all highlighted "
                   f"{last - start:.2f} s after connect")
         result: list[Sample] = []
-        with py_spy(pid, profile):
+        idle = await idle_cpu(server, reader)
+        cpu0, t0_all = server.cpu_s(), time.perf_counter()
+        with py_spy(server.pid, profile):
             for i in range(samples):
                 kind, path, marker, lines, _ = next_edit(root, plan, i, "s")
                 await reader.quiet(SETTLE_S)
@@ -232,7 +238,23 @@ async def socket_phase(root: Path, plan: Plan, ws_url: str, samples: int, profil
                 result.append(Sample(kind, path, ms))
                 if verbose:
                     print(f"    socket sample {i:3d} {kind:<8} {'—' if ms is None else f'{ms:6.1f} ms'}  {path}")
+        cpu1 = server.cpu_s()
+        if idle is not None and cpu0 is not None and cpu1 is not None and samples:
+            busy = (cpu1 - cpu0 - idle * (time.perf_counter() - t0_all)) / samples
+            print(f"  server CPU: {idle * 100:.1f} % of a core while idle; {busy * 1000:.1f} ms per save beyond that "
+                  f"(server and git)")
         return result
+
+
+async def idle_cpu(server: Server, reader: SocketReader) -> float | None:
+    """The server's CPU seconds per second while nothing changes (the watcher's polling, timers)."""
+    await reader.quiet(SETTLE_S)
+    before, start = server.cpu_s(), time.perf_counter()
+    await reader.quiet(IDLE_S, IDLE_S)
+    after = server.cpu_s()
+    if before is None or after is None:
+        return None
+    return (after - before) / (time.perf_counter() - start)
 
 
 async def dom_phase(root: Path, plan: Plan, url: str, samples: int, verbose: bool = False) -> list[DomSample] | str:
@@ -359,7 +381,7 @@ async def run_workload(name: str, root: Path, args: argparse.Namespace, log_dir:
     async with run_server(root, log_dir, args.project) as server:
         print(f"  server pid {server.pid}: {server.url}")
         profile = args.profile / f"{name}-socket.speedscope.json" if args.profile else None
-        samples = await socket_phase(root, plan, server.ws_url, args.samples, profile, server.pid, args.verbose)
+        samples = await socket_phase(root, plan, server, args.samples, profile, args.verbose)
         summary = report_socket(name, samples)
         verdicts.append(f"socket p95 {name}: " + (f"{summary.p95:.1f} ms" if summary else "—") + " → "
                         + verdict(summary.p95 if summary else None, TARGET_SOCKET_MS[name]))
