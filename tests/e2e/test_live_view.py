@@ -199,7 +199,8 @@ def test_connection_indicator_shows_reconnecting(repo: E2ERepo, start_server: St
     expect(page.locator(".connection")).to_have_text("Live")
     # The page loads its comment and editor modules after the first paint; let them arrive before the server
     # goes away (this test is about the connection indicator, not about loading modules during an outage).
-    page.wait_for_function("performance.getEntriesByType('resource')"
+    # (A function, not an expression: Playwright polls an expression with eval, which the page's CSP refuses.)
+    page.wait_for_function("() => performance.getEntriesByType('resource')"
                            ".some(e => e.name.endsWith('/static/markdown-inline.js') && e.responseEnd > 0)")
     server.kill()
     expect(page.locator("[data-connection]")).to_have_attribute("data-connection", "reconnecting")
