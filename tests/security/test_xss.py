@@ -175,7 +175,8 @@ class Watched:
           probe.innerHTML = '<img src="data:," onerror="window.__probe = 1">';
           document.body.append(probe);
         }""")
-        page.wait_for_function("window.__probe === 1" if self.bypass_csp else "window.__blocked === 1")
+        # (Functions, not expressions: Playwright polls an expression with eval, which the CSP would refuse.)
+        page.wait_for_function("() => window.__probe === 1" if self.bypass_csp else "() => window.__blocked === 1")
 
 
 @pytest.fixture(params=[False, True], ids=["csp", "csp-bypassed"])
