@@ -88,6 +88,8 @@ FILE_ELEMENTS_JS = """
 }
 """
 
+LOADED_JS = "() => document.querySelector('#files [aria-busy=\"true\"]') === null"
+
 PREPARE_JS = """
 async ({ path, expect, fresh }) => {
   const frame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
@@ -287,6 +289,10 @@ async def dom_phase(root: Path, plan: Plan, url: str, samples: int, verbose: boo
                 return (f"the page did not render its files ({shown} of {expected} [data-path] elements after "
                         f"120 s; {detail}): DOM figures skipped")
             print(f"  page: {expected} file elements rendered {time.perf_counter() - start:.2f} s after goto")
+            # A big snapshot is streamed: let the rest of it arrive (no section still loading) before sampling,
+            # so that the samples time updates, not the end of the page load.
+            await page.wait_for_function(LOADED_JS, timeout=120_000, polling=50)
+            print(f"  page: every streamed file arrived {time.perf_counter() - start:.2f} s after goto")
             result: list[DomSample] = []
             for i in range(samples):
                 kind, path, marker, lines, expect = next_edit(root, plan, i, "d")
