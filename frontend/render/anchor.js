@@ -1,8 +1,11 @@
 // Keep what the person is looking at in place while the DOM above or around it changes: remember a visible
 // element (a diff row, else a file section) and its position, mutate, then scroll by how far it moved.
+// Finding it reads the boxes of a few elements (binary searches over the sections, a table's chunks and a
+// chunk's rows): a hit test (elementFromPoint) costs milliseconds on a page of a thousand files.
 
 /**
  * @typedef {object} Anchor
+ * @property {HTMLElement} section
  * @property {string} path the file section
  * @property {number} sectionTop
  * @property {string|null} old the old-side line number of a row in it (the old side does not change while the
@@ -30,8 +33,53 @@ function topOf(element) {
   return element ? element.getBoundingClientRect().top : 0;
 }
 
+/** How far below the sticky page header to look: past a file's sticky header, at the first line one reads. */
+const LOOK_BELOW = 48;
 /** How far from the row in view to look for a row with an old-side line number. */
 const SEARCH_ROWS = 200;
+
+/**
+ * The first of `items` (in document order, so in vertical order) whose box reaches below `y`, if any.
+ * @param {ArrayLike<Element>} items
+ * @param {number} y px from the top of the viewport
+ * @returns {Element|null}
+ */
+function firstBelow(items, y) {
+  let low = 0;
+  let high = items.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (items[middle].getBoundingClientRect().bottom > y) high = middle;
+    else low = middle + 1;
+  }
+  return low < items.length ? items[low] : null;
+}
+
+/**
+ * The file section at `y` px from the top of the viewport (or the first one below it).
+ * @param {HTMLElement} root the container of file sections (and nothing taller before them)
+ * @param {number} y
+ * @returns {HTMLElement|null}
+ */
+export function sectionAt(root, y) {
+  const found = firstBelow(root.children, y);
+  return found instanceof HTMLElement && found.matches("section.file") ? found : null;
+}
+
+/**
+ * The diff row of `section` at `y`, if its table is built there. Chunks far from the viewport skip layout
+ * (content-visibility), so the search reads rows of the chunk at `y` only.
+ * @param {HTMLElement} section
+ * @param {number} y
+ * @returns {HTMLElement|null}
+ */
+function rowAt(section, y) {
+  const wrap = section.querySelector(":scope > .file-body > .diff-wrap");
+  const chunk = wrap ? firstBelow(wrap.children, y) : null;
+  const body = chunk?.querySelector("tbody");
+  const row = body ? firstBelow(body.rows, y) : null;
+  return row instanceof HTMLElement && row.getBoundingClientRect().top <= y ? row : null;
+}
 
 /**
  * The nearest row with an old-side line number: the row itself, then below it, then above it.
@@ -51,13 +99,21 @@ function rowWithOld(row) {
 }
 
 /**
- * @param {HTMLElement} section
- * @param {HTMLElement|null} row
- * @returns {Anchor}
+ * Remember the diff row (or file section) just below the sticky chrome.
+ * @param {HTMLElement} root the container of file sections
+ * @param {() => number} stickyOffset px from the top of the viewport covered by sticky headers
+ * @returns {Anchor|null}
  */
-function anchorAt(section, row) {
+export function captureAnchor(root, stickyOffset) {
+  if (!scrolled) return null;
+  const y = Math.min(window.innerHeight - 1, stickyOffset() + LOOK_BELOW);
+  const section = sectionAt(root, y);
+  if (!section) return null;
+  const hit = rowAt(section, y);
+  const row = hit ? rowWithOld(hit) : null;
   const next = /** @type {HTMLElement|null} */ (section.nextElementSibling);
   return {
+    section,
     path: section.dataset.path ?? "",
     sectionTop: topOf(section),
     old: row?.dataset.old ?? null,
@@ -68,31 +124,17 @@ function anchorAt(section, row) {
 }
 
 /**
- * Remember the first diff row (or file section) below the sticky chrome.
- * @param {HTMLElement} root the container of file sections
- * @param {() => number} stickyOffset px from the top of the viewport covered by sticky headers
- * @returns {Anchor|null}
+ * Whether changing these sections can move the anchor: a section before it, or its own, changed or went away.
+ * @param {Anchor} anchor
+ * @param {Iterable<HTMLElement>} changed
+ * @returns {boolean}
  */
-export function captureAnchor(root, stickyOffset) {
-  if (!scrolled) return null;
-  const offset = stickyOffset();
-  const box = root.getBoundingClientRect();
-  if (box.height === 0) return null;
-  const x = Math.min(window.innerWidth - 1, Math.max(0, box.left + Math.min(120, box.width / 2)));
-  /** @type {HTMLElement|null} */
-  let section = null;
-  for (const dy of [4, 48, 96, 160, 320]) {
-    const y = offset + dy;
-    if (y >= window.innerHeight) break;
-    const hit = document.elementFromPoint(x, y);
-    if (!hit || !root.contains(hit)) continue;
-    const found = /** @type {HTMLElement|null} */ (hit.closest("section.file"));
-    const hitRow = /** @type {HTMLElement|null} */ (hit.closest("tr"));
-    const row = hitRow ? rowWithOld(hitRow) : null;
-    if (found && row) return anchorAt(found, row);
-    section = section ?? found;
+export function moves(anchor, changed) {
+  for (const section of changed) {
+    if (section === anchor.section || !section.isConnected) return true;
+    if (section.compareDocumentPosition(anchor.section) & Node.DOCUMENT_POSITION_FOLLOWING) return true;
   }
-  return section ? anchorAt(section, null) : null;
+  return false;
 }
 
 /**

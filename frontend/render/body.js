@@ -1,9 +1,11 @@
 // One file's body: notices and messages, the diff table (only when the file is near the viewport, else a
-// placeholder of about its height), the threads under their lines, and the kept elements (open forms).
+// placeholder of about its height; a table already built is patched, see table.js), the threads under their
+// lines, and the kept elements (open forms).
 import { h } from "./dom.js";
 import { renderFileParts } from "./file.js";
-import { renderUnified } from "./unified.js";
-import { renderSplit } from "./split.js";
+import { unified } from "./unified.js";
+import { split } from "./split.js";
+import { buildTable, patchTable } from "./table.js";
 import { buildRows, estimateRows, maxLineNumber } from "../rows.js";
 import { keepElements, restoreKept } from "./keep.js";
 
@@ -14,7 +16,8 @@ import { keepElements, restoreKept } from "./keep.js";
  *   decorate?: (path: string, body: HTMLElement) => void}} BodyContext threads: null until extras.js loaded;
  *   decorate runs after each render
  * @typedef {{path: string, section: HTMLElement, body: HTMLDivElement, mounted: boolean, near: boolean,
- *   measured: {digest: string, layout: string, height: number}|null, headerKey: string}} Entry
+ *   measured: {digest: string, layout: string, height: number}|null, headerKey: string,
+ *   table: import("./table.js").Table|null}} Entry table: the diff table in the body, if built
  */
 
 /** Row height in px (keep in sync with --line-height in style.css). */
@@ -53,7 +56,7 @@ function placeholder(entry, file, layout) {
  * @param {Entry} entry
  */
 export function placeThreads(store, context, entry) {
-  const columns = store.view.layout === "split" ? 4 : 3;
+  const columns = (store.view.layout === "split" ? split : unified).columns.length;
   const threads = context.threads;
   if (threads) keepingFocus(entry.body, () => threads.place(entry.body, store.comments.on(entry.path), columns));
 }
@@ -83,20 +86,31 @@ export function renderBody(entry, store, context) {
   entry.body.setAttribute("aria-busy", String(Boolean(loading)));
   const wanted = table && !collapsed;
   const mounted = wanted && (entry.mounted || entry.near);
-  if (mounted) {
-    const rows = buildRows(file, ui);
-    let max = maxLineNumber(file);
-    if (ui) for (const n of ui.expanded.keys()) max = Math.max(max, n);
-    const render = store.view.layout === "split" ? renderSplit : renderUnified;
-    parts.push(render(rows, max));
-  } else if (wanted) {
-    parts.push(placeholder(entry, file, store.view.layout));
-  }
+  /** @type {import("./table.js").Layout<any>} (whichever: its items go back to its own build) */
+  const layout = store.view.layout === "split" ? split : unified;
   keepingFocus(entry.body, () => {
     const kept = keepElements(entry.body);
-    entry.body.replaceChildren(...parts);
+    const previous = entry.table;
+    entry.table = null;
+    if (mounted) {
+      const rows = buildRows(file, ui);
+      let max = maxLineNumber(file);
+      if (ui) for (const n of ui.expanded.keys()) max = Math.max(max, n);
+      if (previous && previous.layout === layout.name && previous.wrap.parentElement === entry.body && patchTable(previous, layout, rows, max)) {
+        // The table stays where it is; what stands before it is put there again.
+        entry.table = previous;
+        for (const child of [...entry.body.children]) if (child !== previous.wrap) child.remove();
+        previous.wrap.before(...parts);
+      } else {
+        entry.table = buildTable(layout, rows, max);
+        parts.push(entry.table.wrap);
+      }
+    } else if (wanted) {
+      parts.push(placeholder(entry, file, store.view.layout));
+    }
+    if (!entry.table || entry.table !== previous) entry.body.replaceChildren(...parts);
     restoreKept(entry.body, kept);
-    context.threads?.place(entry.body, store.comments.on(entry.path), store.view.layout === "split" ? 4 : 3);
+    context.threads?.place(entry.body, store.comments.on(entry.path), layout.columns.length);
   });
   context.decorate?.(entry.path, entry.body);
   return mounted;

@@ -50,6 +50,52 @@ export function fillNumber(cell, number) {
 }
 
 /**
+ * What a line's cells show, its numbers aside (see patch.js).
+ * @param {Line} line
+ * @param {boolean} expanded
+ * @returns {string}
+ */
+export function lineSig(line, expanded) {
+  return `${line.kind}${expanded ? "+" : ""}${line.no_eol ? "$" : ""}${line.text.endsWith("\r") ? "r" : ""}:${line.html}`;
+}
+
+/**
+ * A line's numbers, for patch.js.
+ * @param {Line|null|undefined} line
+ * @returns {string}
+ */
+export function lineNumbers(line) {
+  return line ? `${line.old ?? ""},${line.new ?? ""}` : "";
+}
+
+/**
+ * Give a row its key attributes again after its line numbers changed.
+ * @param {HTMLTableRowElement} tr
+ * @param {string|null} key
+ * @param {string|null} keyOld
+ * @param {number|null|undefined} old
+ */
+export function setRowKeys(tr, key, keyOld, old) {
+  for (const [name, value] of /** @type {const} */ ([["key", key], ["keyOld", keyOld], ["old", old == null ? null : String(old)]])) {
+    if (value === null) delete tr.dataset[name];
+    else tr.dataset[name] = value;
+  }
+}
+
+/**
+ * Give a built row's cell a new line number, and the "+" in its code cell (if any) that number too.
+ * @param {HTMLTableCellElement} numberCell
+ * @param {HTMLTableCellElement|null} codeCell the code cell whose "+" comments on this number
+ * @param {"old"|"new"} side
+ * @param {number|null|undefined} number
+ */
+export function renumberCell(numberCell, codeCell, side, number) {
+  numberCell.textContent = number == null ? "" : String(number);
+  const control = codeCell?.querySelector(":scope > .comment-button");
+  if (control && number != null) control.replaceWith(commentButton(side, number));
+}
+
+/**
  * The buttons of one expander row.
  * @param {Expander} expander
  * @returns {HTMLButtonElement}
@@ -73,6 +119,32 @@ function expanderButton(expander) {
 }
 
 /**
+ * The kind of expander / hunk header row (see table.js): the rest of it (header, ranges, error) counts as its
+ * numbers, so that a row which only moved is renumbered in place like a line.
+ * @param {GapRow} gap
+ * @returns {{sig: string, numbers: string}}
+ */
+export function gapIds(gap) {
+  return {
+    sig: `gap ${gap.position} ${gap.expanders.map((expander) => expander.direction).join(" ")}`,
+    numbers: JSON.stringify([gap.header, gap.expanders, gap.error ?? null]),
+  };
+}
+
+/**
+ * Make a built expander / hunk header row show `gap`.
+ * @param {HTMLTableRowElement} tr
+ * @param {GapRow} gap
+ * @param {number} numberColumns
+ * @param {number} codeColumns
+ */
+export function refillGap(tr, gap, numberColumns, codeColumns) {
+  const fresh = gapRow(gap, numberColumns, codeColumns);
+  tr.className = fresh.className;
+  tr.replaceChildren(...fresh.childNodes);
+}
+
+/**
  * An expander / hunk header row.
  * @param {GapRow} gap
  * @param {number} numberColumns how many line-number columns the buttons span
@@ -89,58 +161,6 @@ export function gapRow(gap, numberColumns, codeColumns) {
   const row = h("tr", { className: `gap gap-${gap.position}` }, [buttons, header]);
   if (gap.expanders.length > 1) row.classList.add("gap-split");
   return row;
-}
-
-/** Rows per table chunk: off-screen chunks skip layout (content-visibility), so huge files stay usable. The
- * first chunk is smaller: about a screenful, all that the first paint of a big file has to lay out. */
-export const CHUNK_ROWS = 250;
-const FIRST_CHUNK_ROWS = 60;
-
-/**
- * Diff rows in tables of at most CHUNK_ROWS rows each, with the same fixed column widths, in one wrapper.
- */
-export class ChunkedTable {
-  /**
-   * @param {string} layout
-   * @param {number} maxNumber the largest line number shown, to size the number columns
-   * @param {string[]} columns class names of the <col>s
-   */
-  constructor(layout, maxNumber, columns) {
-    this.layout = layout;
-    this.columns = columns;
-    this.wrap = h("div", { className: "diff-wrap" });
-    this.wrap.style.setProperty("--num-chars", String(Math.max(3, String(maxNumber).length)));
-    /** @type {HTMLTableSectionElement|null} */
-    this.body = null;
-    this.count = 0;
-  }
-
-  /** @param {HTMLTableRowElement} row */
-  add(row) {
-    if (!this.body || this.count >= (this.wrap.childElementCount === 1 ? FIRST_CHUNK_ROWS : CHUNK_ROWS)) this.chunk();
-    /** @type {HTMLTableSectionElement} */ (this.body).append(row);
-    this.count += 1;
-  }
-
-  /** @returns {HTMLDivElement} */
-  finish() {
-    const last = /** @type {HTMLElement|null} */ (this.wrap.lastElementChild);
-    if (last) last.style.containIntrinsicSize = `auto ${this.count * 20}px`;
-    return this.wrap;
-  }
-
-  /** @private */
-  chunk() {
-    const table = h("table", { className: `diff diff-${this.layout}` });
-    const colgroup = h("colgroup");
-    for (const name of this.columns) colgroup.append(h("col", { className: name }));
-    this.body = document.createElement("tbody");
-    table.append(colgroup, this.body);
-    const chunk = h("div", { className: "diff-chunk" }, [table]);
-    chunk.style.containIntrinsicSize = `auto ${(this.wrap.childElementCount ? CHUNK_ROWS : FIRST_CHUNK_ROWS) * 20}px`;
-    this.wrap.append(chunk);
-    this.count = 0;
-  }
 }
 
 /** @type {HTMLButtonElement|null} */

@@ -4,7 +4,7 @@
 import { h, fileId, afterPaint, SLICE_MS } from "./dom.js";
 import { renderFileHeader } from "./file.js";
 import { estimateRows } from "../rows.js";
-import { captureAnchor, restoreAnchor } from "./anchor.js";
+import { captureAnchor, restoreAnchor, moves, sectionAt } from "./anchor.js";
 import { delegateActions } from "./actions.js";
 import { renderBody, placeThreads, LINE_HEIGHT } from "./body.js";
 import { Proximity } from "./proximity.js";
@@ -33,6 +33,8 @@ export class FileList {
     this.context = context;
     /** @type {Map<string, Entry>} */
     this.entries = new Map();
+    /** @type {Set<HTMLElement>|null} the sections changed by the running mutate() */
+    this.changed = null;
     this.batching = false;
     this.status = h("p", { className: "files-status", text: "Loading diff\u2026", attrs: { role: "status" } });
     root.append(this.status);
@@ -64,7 +66,7 @@ export class FileList {
         } else if (change.type === "comments") {
           for (const path of change.paths) {
             const entry = path === null ? undefined : this.entries.get(path);
-            if (entry) placeThreads(this.store, this.context, entry);
+            if (entry) this.placeThreads(entry);
           }
         } else if (change.type === "layout") {
           for (const entry of this.entries.values()) if (entry.mounted) this.fill(entry);
@@ -85,9 +87,18 @@ export class FileList {
     this.mutate(() => {
       for (const path of paths) {
         const entry = this.entries.get(path);
-        if (entry) placeThreads(this.store, this.context, entry);
+        if (entry) this.placeThreads(entry);
       }
     });
+  }
+
+  /**
+   * @private
+   * @param {Entry} entry
+   */
+  placeThreads(entry) {
+    this.changed?.add(entry.section);
+    placeThreads(this.store, this.context, entry);
   }
 
   /**
@@ -110,10 +121,7 @@ export class FileList {
    * @returns {string|null}
    */
   currentPath() {
-    const box = this.root.getBoundingClientRect();
-    const hit = document.elementFromPoint(box.left + 8, this.context.stickyOffset() + 8);
-    const section = /** @type {HTMLElement|null} */ (hit?.closest("section.file") ?? null);
-    return section && this.root.contains(section) ? (section.dataset.path ?? null) : null;
+    return sectionAt(this.root, this.context.stickyOffset() + 8)?.dataset.path ?? null;
   }
 
   /**
@@ -130,8 +138,18 @@ export class FileList {
    */
   mutate(change) {
     const anchor = captureAnchor(this.root, this.context.stickyOffset);
-    change();
-    restoreAnchor(anchor, (path) => this.sectionFor(path));
+    const outer = this.changed;
+    /** @type {Set<HTMLElement>} */
+    const changed = new Set();
+    this.changed = changed;
+    try {
+      change();
+    } finally {
+      this.changed = outer;
+    }
+    for (const section of changed) outer?.add(section);
+    // (a change below what is in view moves nothing: no need to lay the page out now to find out)
+    if (anchor && moves(anchor, changed)) restoreAnchor(anchor, (path) => this.sectionFor(path));
   }
 
   /** @private */
@@ -173,12 +191,18 @@ export class FileList {
           entry.mounted = true;
           budget -= HEADER_HEIGHT + (estimateRows(file) + 2) * LINE_HEIGHT;
         }
+        // A file that enters the diff next to one near the viewport is about as near: build its rows now, not
+        // a frame or two later when the proximity observer says so.
+        if (!slice && this.nearNeighbour(path)) entry.mounted = true;
         this.renderFile(path);
         this.proximity.observe(entry);
       } else if (changed.has(path)) {
         this.renderFile(path);
       }
-      if (previous.nextElementSibling !== entry.section) previous.after(entry.section);
+      if (previous.nextElementSibling !== entry.section) {
+        previous.after(entry.section);
+        this.changed?.add(entry.section);
+      }
       previous = entry.section;
     }
     if (more && !this.batching) {
@@ -204,9 +228,22 @@ export class FileList {
     section.dataset.path = path;
     const body = h("div", { className: "file-body", attrs: { id: `${id}-body` } });
     /** @type {Entry} */
-    const entry = { path, section, body, mounted: false, near: false, measured: null, headerKey: "" };
+    const entry = { path, section, body, mounted: false, near: false, measured: null, headerKey: "", table: null };
     this.entries.set(path, entry);
     return entry;
+  }
+
+  /**
+   * Whether the section before or after `path` in the store's order is near the viewport (as the proximity
+   * observer last said: sections made in this same pass do not count, or one would pull in the next).
+   * @private
+   * @param {string} path
+   * @returns {boolean}
+   */
+  nearNeighbour(path) {
+    const { order } = this.store;
+    const at = order.indexOf(path);
+    return [order[at - 1], order[at + 1]].some((other) => other !== undefined && this.entries.get(other)?.near);
   }
 
   /**
@@ -216,6 +253,7 @@ export class FileList {
   remove(path) {
     const entry = this.entries.get(path);
     if (!entry) return;
+    this.changed?.add(entry.section);
     this.proximity.unobserve(entry);
     entry.section.remove();
     this.entries.delete(path);
@@ -243,6 +281,7 @@ export class FileList {
       if (entry.section.firstElementChild !== entry.body) entry.section.firstElementChild?.remove();
       if (!entry.body.isConnected) entry.section.append(entry.body);
       entry.section.prepend(header);
+      this.changed?.add(entry.section);
     }
     entry.section.classList.toggle("file-collapsed", collapsed);
     // Off-screen sections skip layout (content-visibility: auto) and take this size until first rendered.
@@ -257,6 +296,8 @@ export class FileList {
    * @param {Entry} entry
    */
   fill(entry) {
+    this.changed?.add(entry.section);
     entry.mounted = renderBody(entry, this.store, this.context);
+    if (this.entries.get(entry.path) === entry) this.proximity.track(entry);
   }
 }

@@ -164,6 +164,10 @@ export class Header {
   /** @private */
   renderTotals() {
     const { files, additions, deletions } = this.store.totals;
+    // (a live update mostly leaves the totals as they were: then the header is not touched, nor laid out)
+    const key = `${files} ${additions} ${deletions}`;
+    if (this.totals.dataset.shown === key) return;
+    this.totals.dataset.shown = key;
     this.totals.replaceChildren(
       h("strong", { text: String(files) }),
       ` ${files === 1 ? "file" : "files"} changed `,

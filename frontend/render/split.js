@@ -1,10 +1,11 @@
 // The split layout: old side on the left, new side on the right; deletions face the additions after them.
-import { fillCode, fillNumber, gapRow, lineKey, ChunkedTable, commentButton } from "./cells.js";
+import { fillCode, fillNumber, gapRow, gapIds, refillGap, lineKey, lineSig, lineNumbers, setRowKeys, renumberCell, commentButton } from "./cells.js";
 import { pairRows } from "../rows.js";
 
 /**
  * @typedef {import("../rows.js").Row} Row
  * @typedef {import("../rows.js").LineRow} LineRow
+ * @typedef {{sig: string, numbers: string, pair: ReturnType<typeof pairRows>[number]}} SplitItem
  */
 
 /** @type {HTMLTableRowElement|null} */
@@ -48,28 +49,53 @@ function fillSide(numberCell, codeCell, row, side) {
 }
 
 /**
- * Render rows as a split diff table.
- * @param {Row[]} rows
- * @param {number} maxNumber
- * @returns {HTMLDivElement}
+ * @param {LineRow|null} row
+ * @returns {string}
  */
-export function renderSplit(rows, maxNumber) {
-  const table = new ChunkedTable("split", maxNumber, ["col-num", "col-code", "col-num", "col-code"]);
-  const proto = rowTemplate();
-  for (const item of pairRows(rows)) {
-    if (item.type === "gap") {
-      table.add(gapRow(item.gap, 1, 3));
-      continue;
-    }
-    const tr = /** @type {HTMLTableRowElement} */ (proto.cloneNode(true));
-    const primary = item.right ?? item.left;
-    if (primary) tr.dataset.key = lineKey(primary.line);
-    if (item.left && item.right && item.left !== item.right) tr.dataset.keyOld = lineKey(item.left.line);
-    if (item.left && item.left.line.old != null) tr.dataset.old = String(item.left.line.old);
+const sideSig = (row) => (row ? lineSig(row.line, row.expanded) : "");
+
+/** @type {import("./table.js").Layout<SplitItem>} */
+export const split = {
+  name: "split",
+  columns: ["col-num", "col-code", "col-num", "col-code"],
+  items: (rows) =>
+    pairRows(rows).map((pair) =>
+      pair.type === "gap"
+        ? { ...gapIds(pair.gap), pair }
+        : { sig: `${sideSig(pair.left)}\n${sideSig(pair.right)}`, numbers: `${lineNumbers(pair.left?.line)}|${lineNumbers(pair.right?.line)}`, pair },
+    ),
+  build({ pair }) {
+    if (pair.type === "gap") return gapRow(pair.gap, 1, 3);
+    const tr = /** @type {HTMLTableRowElement} */ (rowTemplate().cloneNode(true));
+    setKeys(tr, pair.left, pair.right);
     const cells = tr.cells;
-    fillSide(cells[0], cells[1], item.left, "old");
-    fillSide(cells[2], cells[3], item.right, "new");
-    table.add(tr);
-  }
-  return table.finish();
+    fillSide(cells[0], cells[1], pair.left, "old");
+    fillSide(cells[2], cells[3], pair.right, "new");
+    return tr;
+  },
+  renumber(tr, { pair }) {
+    if (pair.type === "gap") {
+      refillGap(tr, pair.gap, 1, 3);
+      return;
+    }
+    setKeys(tr, pair.left, pair.right);
+    const cells = tr.cells;
+    if (pair.left) renumberCell(cells[0], cells[1], "old", pair.left.line.old);
+    if (pair.right) renumberCell(cells[2], cells[3], "new", pair.right.line.new);
+  },
+};
+
+/**
+ * @param {HTMLTableRowElement} tr
+ * @param {LineRow|null} left
+ * @param {LineRow|null} right
+ */
+function setKeys(tr, left, right) {
+  const primary = right ?? left;
+  setRowKeys(
+    tr,
+    primary ? lineKey(primary.line) : null,
+    left && right && left !== right ? lineKey(left.line) : null,
+    left ? left.line.old : null,
+  );
 }

@@ -62,7 +62,8 @@ export class FileTree {
       }
     }
     if (reorder) this.reorder();
-    this.count.textContent = String(this.store.order.length);
+    const count = String(this.store.order.length);
+    if (this.count.textContent !== count) this.count.textContent = count;
   }
 
   /**
