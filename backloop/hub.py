@@ -153,6 +153,9 @@ class Subscriber:
                 path = min(self.dirty)
                 self.dirty.discard(path)
                 await self._send_path(path)
+                # send() returns without waiting while the socket takes everything (loopback): let the rest of
+                # the server run between files, or a long stream holds up every other request until its end
+                await asyncio.sleep(0)
 
     async def _send_path(self, path: str) -> None:
         wire = self._wire(path)

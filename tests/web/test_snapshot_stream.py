@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import itertools
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -87,3 +90,51 @@ def test_a_warm_view_streams_the_rest_too(make_repo: MakeRepo, tmp_path: Path) -
                 file = receive_until(second, lambda m: m["type"] == "file")[0]["file"]
                 assert not file.get("loading")
                 wanted.discard(file["path"])
+
+
+def test_a_stream_lets_the_event_loop_run_between_files(make_repo: MakeRepo, tmp_path: Path) -> None:
+    # A socket that takes every frame at once (loopback) never makes send() wait: without a yield per file, the
+    # rest of the server (say, the page's module requests) would wait for the whole stream.
+    lines = "".join(f"line {n}\n" for n in range(400))
+    repo = make_repo({f"f{n:02}.txt": lines for n in range(12)})
+    for n in range(12):
+        repo.write(f"f{n:02}.txt", lines.replace("line", "LINE"))
+
+    async def ticks_at_each_file() -> list[int]:
+        store = Store(tmp_path / "state.db")
+        reviews = Reviews(store)
+        hub = Hub(reviews)
+        spec = parse_view({"since": "HEAD", "live": "true"})
+        review = await reviews.create(await Repo.open(repo.root), spec)
+        ticks = 0
+        complete: set[str] = set()
+        all_complete = asyncio.Event()
+        seen: list[int] = []
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        async def send(frame: str) -> None:  # never waits, like a socket whose buffer has room
+            message = json.loads(frame)
+            if message["type"] == "file" and not message["file"].get("loading"):
+                seen.append(ticks)
+                complete.add(message["file"]["path"])
+                if len(complete) == 11:  # (the first file's hunks are in the snapshot)
+                    all_complete.set()
+
+        counting = asyncio.create_task(ticker())
+        async with hub.subscribe(review, spec, send) as sub:
+            pump = asyncio.create_task(sub.pump())
+            await asyncio.wait_for(all_complete.wait(), 60)
+            pump.cancel()
+        counting.cancel()
+        await hub.close()
+        store.close()
+        return seen
+
+    seen = asyncio.run(ticks_at_each_file())
+    assert len(seen) >= 11
+    assert all(later > earlier for earlier, later in itertools.pairwise(seen)), seen
