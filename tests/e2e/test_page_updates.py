@@ -90,7 +90,7 @@ def test_a_file_entering_the_diff_next_to_the_one_in_view_comes_with_its_rows(re
     }""")
 
     repo.write("b.txt", with_line(numbered(30, "b.txt"), 5, "b changed"))
-    page.wait_for_function("window.__arrived !== null")
+    page.wait_for_function("() => window.__arrived !== null")
     assert page.evaluate("window.__arrived") > 0
     expect(row(page, "b.txt", "n5")).to_contain_text("b changed")
 
