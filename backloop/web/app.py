@@ -23,6 +23,7 @@ from backloop.hub import Hub
 from backloop.live import ViewUnavailable
 from backloop.review.session import Review, Reviews
 from backloop.viewspec import ViewError, parse_view
+from backloop.web.assets import IMMUTABLE, PREFIX, Assets, Versioned
 from backloop.web.security import RAW_CSP, SecurityMiddleware, allowed_hosts
 from backloop.web.ws import review_socket
 
@@ -69,6 +70,7 @@ def summary(review: Review) -> dict[str, object]:
 
 def create_app(reviews: Reviews, hub: Hub, host: str, port: int) -> Starlette:
     static = frontend_dir()
+    assets = Assets(static)
 
     def review_or_404(request: Request) -> Review | HTMLResponse:
         review = reviews.get(request.path_params["review_id"])
@@ -99,7 +101,7 @@ def create_app(reviews: Reviews, hub: Hub, host: str, port: int) -> Starlette:
             parse_view(request.query_params)
         except ViewError as exc:
             return error_page(400, "Invalid view", str(exc))
-        return FileResponse(static / "review.html", headers=NO_STORE)
+        return HTMLResponse(assets.page("review.html"), headers=NO_STORE)
 
     async def raw_file(request: Request) -> Response:
         review = review_or_404(request)
@@ -128,7 +130,8 @@ def create_app(reviews: Reviews, hub: Hub, host: str, port: int) -> Starlette:
         return Response(data, media_type=media, headers=headers)
 
     async def css(request: Request) -> Response:
-        return Response(pygments_css(), media_type="text/css")
+        cached = {"cache-control": IMMUTABLE} if request.path_params.get("version") == assets.current else None
+        return Response(pygments_css(), media_type="text/css", headers=cached)
 
     async def socket(websocket: WebSocket) -> None:
         await review_socket(websocket, reviews, hub)
@@ -147,6 +150,8 @@ def create_app(reviews: Reviews, hub: Hub, host: str, port: int) -> Starlette:
         Route("/review/{review_id}/raw", raw_file),
         WebSocketRoute("/review/{review_id}/ws", socket),
         Route("/static/pygments.css", css),
+        Route(PREFIX + "{version}/pygments.css", css),
+        Mount(PREFIX + "{version}", Versioned(StaticFiles(directory=static), assets)),
         Mount("/static", StaticFiles(directory=static), name="static"),
     ]
     return Starlette(

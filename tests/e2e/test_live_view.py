@@ -201,7 +201,7 @@ def test_connection_indicator_shows_reconnecting(repo: E2ERepo, start_server: St
     # goes away (this test is about the connection indicator, not about loading modules during an outage).
     # (A function, not an expression: Playwright polls an expression with eval, which the page's CSP refuses.)
     page.wait_for_function("() => performance.getEntriesByType('resource')"
-                           ".some(e => e.name.endsWith('/static/markdown-inline.js') && e.responseEnd > 0)")
+                           ".some(e => e.name.endsWith('/markdown-inline.js') && e.responseEnd > 0)")
     server.kill()
     expect(page.locator("[data-connection]")).to_have_attribute("data-connection", "reconnecting")
     expect(page.locator(".connection")).to_contain_text("Reconnecting")

@@ -201,14 +201,14 @@ def test_parts_loaded_after_first_paint_come_when_they_can(repo: E2ERepo, start_
     page = watched.page
     repo.write("README.md", "# Demo, edited\n")
     server = start_server()
-    page.route(re.compile(r"/static/extras\.js$"), lambda route: route.abort())
+    page.route(re.compile(r"/static/(v/[0-9a-f]+/)?extras\.js$"), lambda route: route.abort())
     open_view(page, server.url)
     expect(section(page, "README.md")).to_contain_text("edited")
     page.wait_for_function("() => performance.getEntriesByType('resource').some(e => e.name.endsWith('/extras.js'))")
     expect(page.get_by_role("button", name="Approve")).to_have_count(0)
 
     # the diff still works; the next update of the page asks for them again
-    page.unroute(re.compile(r"/static/extras\.js$"))
+    page.unroute(re.compile(r"/static/(v/[0-9a-f]+/)?extras\.js$"))
     repo.write("README.md", "# Demo, edited twice\n")
     expect(section(page, "README.md")).to_contain_text("edited twice")
     expect(page.get_by_role("button", name="Approve")).to_be_visible()

@@ -1,0 +1,57 @@
+"""The review page's static files under /static/v/<version>/: cached for good, the same bytes as /static/, and a
+new version whenever a file changes."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from backloop.web.assets import IMMUTABLE, Assets
+from tests.conftest import MakeRepo
+from tests.web.conftest import Served
+
+LIVE_QUERY = "since=HEAD&live=true"
+
+
+def test_the_version_changes_with_any_file(tmp_path: Path) -> None:
+    (tmp_path / "render").mkdir()
+    (tmp_path / "app.js").write_text("one")
+    (tmp_path / "render" / "files.js").write_text("two")
+    assets = Assets(tmp_path)
+    first = assets.version()
+    assert assets.version() == first
+    (tmp_path / "render" / "files.js").write_text("three")
+    os.utime(tmp_path / "render" / "files.js", ns=(1, 1))
+    second = assets.version()
+    assert second != first
+    (tmp_path / "render" / "new.js").write_text("")
+    assert assets.version() not in (first, second)
+
+
+def test_the_review_page_loads_everything_from_the_current_version(make_repo: MakeRepo, served: Served) -> None:
+    review = served.review(make_repo({"a.txt": "a\n"}).root)
+    page = served.get(f"/review/{review.id}/view?{LIVE_QUERY}")
+    assert page.headers["cache-control"] == "no-store"
+    urls = re.findall(r'(?:src|href)="(/static/[^"]*)"', page.text)
+    assert urls
+    versions = {re.match(r"/static/v/([0-9a-f]+)/", url).group(1) for url in urls}  # type: ignore[union-attr]
+    assert len(versions) == 1
+    version = versions.pop()
+    for url in urls:
+        cached = served.get(url)
+        assert cached.status_code == 200, url
+        assert cached.headers["cache-control"] == IMMUTABLE, url
+        plain = served.get(url.replace(f"/v/{version}/", "/"))
+        assert cached.content == plain.content, url
+    # a module's relative imports stay under the version
+    assert served.get(f"/static/v/{version}/render/files.js").headers["cache-control"] == IMMUTABLE
+
+
+def test_another_version_answers_but_is_revalidated(served: Served) -> None:
+    old = served.get("/static/v/0123456789abcdef/app.js")
+    assert old.status_code == 200
+    assert old.headers["cache-control"] == "no-cache"
+    assert old.content == served.get("/static/app.js").content
+    assert served.get("/static/v/0123456789abcdef/pygments.css").headers.get("cache-control") is None
+    assert served.get("/static/v/0123456789abcdef/nope.js").status_code == 404
