@@ -72,6 +72,11 @@ function coalesce(changes) {
 
 function main() {
   const id = reviewIdFromPath(location.pathname);
+  // The socket opens first: the server's hello and snapshot travel while the page builds its parts (its events
+  // come in later tasks, when the handlers below are in place). The server is local: retrying often is cheap,
+  // and a restarted server is found again within seconds.
+  const transport = id === null ? null : new Transport(socketUrl(location, id), { maxDelay: 4000 });
+  transport?.start();
   const topbar = need("#topbar");
   const conversation = need("#conversation");
   delegateActions(conversation);
@@ -89,12 +94,10 @@ function main() {
     threads: null,
     decorate: (path, body) => selection.paint(path, body),
   });
-  if (id === null) {
+  if (id === null || transport === null) {
     store.apply({ type: "error", code: "bad_url", message: "This page address does not name a review." });
     return;
   }
-  // The server is local: retrying often is cheap, and a restarted server is found again within seconds.
-  const transport = new Transport(socketUrl(location, id), { maxDelay: 4000 });
   const outbox = new Outbox(transport);
   /** @param {{code: string, message: string}} error */
   const showError = (error) => store.apply({ type: "error", ...error });
@@ -228,7 +231,6 @@ function main() {
   window.addEventListener("pageshow", (event) => {
     if (event.persisted) transport.start();
   });
-  transport.start();
 }
 
 main();
