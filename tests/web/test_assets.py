@@ -7,7 +7,12 @@ import os
 import re
 from pathlib import Path
 
-from backloop.web.assets import IMMUTABLE, Assets
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.testclient import TestClient
+
+from backloop.web.assets import IMMUTABLE, PREFIX, Assets, Versioned
 from tests.conftest import MakeRepo
 from tests.web.conftest import Served
 
@@ -55,3 +60,19 @@ def test_another_version_answers_but_is_revalidated(served: Served) -> None:
     assert old.content == served.get("/static/app.js").content
     assert served.get("/static/v/0123456789abcdef/pygments.css").headers.get("cache-control") is None
     assert served.get("/static/v/0123456789abcdef/nope.js").status_code == 404
+
+
+def test_nothing_outside_the_directory_is_served(tmp_path: Path) -> None:
+    root = tmp_path / "frontend"
+    root.mkdir()
+    (root / "app.js").write_text("ok")
+    (tmp_path / "secret.txt").write_text("secret")
+    (root / "link.txt").symlink_to(tmp_path / "secret.txt")
+    assets = Assets(root)
+    app = Starlette(routes=[Mount(PREFIX + "{version}", Versioned(StaticFiles(directory=root), assets))])
+    with TestClient(app) as client:
+        base = f"{PREFIX}{assets.current}"
+        assert client.get(f"{base}/app.js").text == "ok"
+        assert client.get(f"{base}/link.txt").status_code == 404
+        assert client.get(f"{base}/%2e%2e/secret.txt").status_code == 404
+        assert client.get(f"{base}/..%2fsecret.txt").status_code == 404
