@@ -73,7 +73,7 @@ class Relay:
 
 def test_streamed_files_show_placeholders_until_their_diff_arrives(repo: E2ERepo, start_server: StartServer,
                                                                    page: Page) -> None:
-    # 24 files with 200 changed lines each: more than the first frame of a snapshot carries (about 2,000 lines)
+    # 24 files with 200 changed lines each: more than a snapshot carries with their lines (about 300)
     for i in range(24):
         repo.write(f"big/f{i:02}.txt", numbered(100, f"f{i} old"))
     repo.commit("files")

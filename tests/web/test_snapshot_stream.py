@@ -39,10 +39,11 @@ def live_view(root: Path, tmp_path: Path) -> Iterator[tuple[TestClient, str]]:
 
 
 def test_big_snapshot_streams_the_rest_in_order(make_repo: MakeRepo, tmp_path: Path) -> None:
-    lines = "".join(f"line {n}\n" for n in range(400))
+    per_file = SNAPSHOT_LINES // 5  # changed lines: 2 * per_file diff lines, two files' worth in the snapshot
+    lines = "".join(f"line {n}\n" for n in range(per_file))
     repo = make_repo({f"f{n:02}.txt": lines for n in range(20)})
     for n in range(20):
-        repo.write(f"f{n:02}.txt", lines.replace("line", "LINE"))  # 800 diff lines per file
+        repo.write(f"f{n:02}.txt", lines.replace("line", "LINE"))
     with live_view(repo.root, tmp_path) as (client, url), client.websocket_connect(url) as ws:
         assert receive(ws)["type"] == "hello"
         snapshot, _ = receive_until(ws, lambda m: m["type"] == "snapshot")
@@ -50,9 +51,9 @@ def test_big_snapshot_streams_the_rest_in_order(make_repo: MakeRepo, tmp_path: P
         assert [f["path"] for f in files] == [f"f{n:02}.txt" for n in range(20)]
         full = [f for f in files if not f.get("loading")]
         stubs = [f for f in files if f.get("loading")]
-        assert full and stubs
+        assert [f["path"] for f in full] == ["f00.txt", "f01.txt"]
         assert sum(len(ln) for f in full for h in f["hunks"] for ln in [h["lines"]]) <= SNAPSHOT_LINES
-        assert all(f["hunks"] == [] and f["additions"] == 400 for f in stubs)
+        assert all(f["hunks"] == [] and f["additions"] == per_file for f in stubs)
         wanted = {f["path"] for f in stubs}
         followed: list[dict[str, Any]] = []
         while wanted:  # (highlighting may also re-send files; only the first message per stub counts)
@@ -61,13 +62,13 @@ def test_big_snapshot_streams_the_rest_in_order(make_repo: MakeRepo, tmp_path: P
                 wanted.discard(file["path"])
                 followed.append(file)
         assert [f["path"] for f in followed] == [f["path"] for f in stubs]
-        assert all(not f.get("loading") and len(f["hunks"][0]["lines"]) == 800 for f in followed)
+        assert all(not f.get("loading") and len(f["hunks"][0]["lines"]) == 2 * per_file for f in followed)
         # Highlighting (in a worker process) completes every file in the end.
         latest = {f["path"]: f for f in [*full, *followed]}
         while any(f.get("highlighted") is False or f.get("loading") for f in latest.values()):
             file = receive_until(ws, lambda m: m["type"] == "file", timeout=60)[0]["file"]
             latest[file["path"]] = file
-        assert all(len(f["hunks"][0]["lines"]) == 800 for f in latest.values())
+        assert all(len(f["hunks"][0]["lines"]) == 2 * per_file for f in latest.values())
 
 
 def test_a_warm_view_streams_the_rest_too(make_repo: MakeRepo, tmp_path: Path) -> None:
@@ -122,7 +123,7 @@ def test_a_stream_lets_the_event_loop_run_between_files(make_repo: MakeRepo, tmp
             if message["type"] == "file" and not message["file"].get("loading"):
                 seen.append(ticks)
                 complete.add(message["file"]["path"])
-                if len(complete) == 11:  # (the first file's hunks are in the snapshot)
+                if len(complete) == 12:  # (each file's 800 lines are more than a snapshot carries)
                     all_complete.set()
 
         counting = asyncio.create_task(ticker())
@@ -136,5 +137,5 @@ def test_a_stream_lets_the_event_loop_run_between_files(make_repo: MakeRepo, tmp
         return seen
 
     seen = asyncio.run(ticks_at_each_file())
-    assert len(seen) >= 11
+    assert len(seen) >= 12
     assert all(later > earlier for earlier, later in itertools.pairwise(seen)), seen
