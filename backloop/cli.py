@@ -15,7 +15,7 @@ from pathlib import Path
 from backloop.config import Settings, default_state_dir
 from backloop.diff.resolve import resolve
 from backloop.git.repo import GitError, Repo
-from backloop.review.listing import StoredReview, stored_reviews
+from backloop.review.listing import StoredReview, served, stored_reviews
 from backloop.review.store import StoreError
 from backloop.runtime import Runtime
 from backloop.viewspec import ViewError, ViewSpec, parse_view
@@ -88,8 +88,11 @@ def _list_parser(prog: str) -> argparse.ArgumentParser:
     return parser
 
 
-def _describe(review: StoredReview) -> str:
-    address = review.url or f"{review.path}  (not served yet)"
+def _describe(review: StoredReview, running: bool | None) -> str:
+    if review.url is None:
+        address = f"{review.path}  (not served yet)"
+    else:
+        address = review.url if running else f"{review.url}  (not running)"
     return f"{review.state:<17} {address}\n{'':<17} {review.title} — {review.repo}"
 
 
@@ -102,10 +105,11 @@ async def run_list(args: argparse.Namespace) -> int:
     except (GitError, StoreError) as exc:
         print(f"backloop: {exc}", file=sys.stderr)
         return 2
+    running = await served(found)
     if args.json:
-        print(json.dumps([vars(r) for r in found], indent=2))
+        print(json.dumps([vars(r) | {"running": running.get(r.id)} for r in found], indent=2))
     elif found:
-        print("\n".join(_describe(r) for r in found))
+        print("\n".join(_describe(r, running.get(r.id)) for r in found))
     else:
         print(f"backloop: no reviews{' of ' + str(repo) if repo else ''} in {default_state_dir()}", file=sys.stderr)
     return 0

@@ -234,8 +234,19 @@ def test_list_prints_the_reviews_from_the_state(make_repo: MakeRepo, tmp_path: P
     listed = run_cli(tmp_path, "list")
     assert listed.returncode == 0, listed.stderr
     lines = listed.stdout.splitlines()
-    assert [line.split()[:2] for line in lines[::2]] == [["open", s.url] for s in (first, second, third)]
+    # (every server has stopped: each address is printed as no longer answering)
+    assert [line.split() for line in lines[::2]] == [
+        ["open", s.url, "(not", "running)"] for s in (first, second, third)]
     assert lines[3].split() == ["the", "commit", "\u2014", str(repo.root)]
+
+    with server(tmp_path, "--repo", str(other.root)) as again:  # serves that repository's review again
+        assert again.review_id == third.review_id
+        listed = run_cli(tmp_path, "list")
+        assert listed.returncode == 0, listed.stderr
+        assert [line.split() for line in listed.stdout.splitlines()[::2]] == [
+            ["open", first.url, "(not", "running)"], ["open", second.url, "(not", "running)"], ["open", again.url]]
+        running = json.loads(run_cli(tmp_path, "list", "--json").stdout)
+        assert [r["running"] for r in running] == [False, False, True]
 
     mine = run_cli(tmp_path, "list", "--repo", str(repo.root / "."), "--json")
     assert mine.returncode == 0, mine.stderr
@@ -244,7 +255,7 @@ def test_list_prints_the_reviews_from_the_state(make_repo: MakeRepo, tmp_path: P
     assert found[1] | {"created": 0} == {
         "id": second.review_id, "title": "the commit", "repo": str(repo.root), "state": "open",
         "view": "commit HEAD", "path": f"/review/{second.review_id}/view?commit=HEAD&live=false", "url": second.url,
-        "created": 0}
+        "running": False, "created": 0}
     assert found[0]["created"] <= found[1]["created"]
 
     plain = tmp_path / "plain"
