@@ -306,7 +306,7 @@ class DiffView:
         fp = self.patches.get(path)
         if fp is None:
             raise ViewUnavailable(f"{path!r} is not part of this diff")
-        if fp.entry.status == "A" and self._worktree is not None and path not in self._worktree.tracked:
+        if fp.counts is not None:  # (only the head of a big untracked file was read)
             fp = await asyncio.to_thread(untracked_patch, self.repo.root, path, full=True) or fp
         return await asyncio.to_thread(build_file, fp, full=True)
 

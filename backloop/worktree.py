@@ -1,15 +1,19 @@
 """The patches of a live view (a base against the work tree, with its untracked files), in full or for some paths.
 
 ``git diff <base>`` sees the work tree only through the index, so what it says needs help in a live view:
-untracked files are added from the work tree (git/untracked.py), a path removed from the index only (``git rm
---cached``) is compared with the base as ``git add -A`` would stage it again, and a save of a file whose index
-entry is the base's takes the cheap ``git diff-files`` through a scratch index (git/index.py). What the last full
-recompute learned about the index (tracked, staged, ignored paths) decides which git call each path needs.
+untracked files are added from the work tree (read here, git/untracked.py; or through git when attributes or
+settings may change what ``git add`` would stage: line endings, filters, binary), a path removed from the index
+only (``git rm --cached``) is compared with the base as ``git add -A`` would stage it again, and a save of a file
+whose index entry is the base's takes the cheap ``git diff-files`` through a scratch index (git/index.py). What
+the last full recompute learned about the index (tracked, staged, ignored paths) decides which git call each path
+needs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 import os
 from collections.abc import Iterable, Mapping
 
@@ -17,8 +21,11 @@ from backloop.diff.model import FileDiff
 from backloop.diff.parse import FilePatch, split_raw_patch
 from backloop.diff.resolve import Resolved
 from backloop.git.index import Index
-from backloop.git.repo import Repo
+from backloop.git.repo import GitError, Repo
 from backloop.git.untracked import untracked_patch
+
+log = logging.getLogger(__name__)
+ATTRIBUTES = ".gitattributes"
 
 
 class WorkTree:
@@ -39,34 +46,40 @@ class WorkTree:
         """Paths in the base but not in the index (``git rm --cached``)."""
         self._index_file: Index | None = None
         """The parsed index: unstaged paths are compared through a scratch index of their entries."""
+        self.converts = False
+        """Whether ``git add`` may stage an untracked file other than byte for byte (attributes, autocrlf): then
+        git shows the untracked files, else they are read here (no git process)."""
 
     async def all_patches(self, resolved: Resolved) -> dict[str, FilePatch]:
         """Every patch of the view, and what is known of the index refreshed."""
         empty = await self.repo.empty_tree()
-        out, index, in_base, staged, untracked, self._index_file = await asyncio.gather(
+        (out, index, in_base, staged, untracked, self._index_file), converts = await asyncio.gather(asyncio.gather(
             self.repo.diff(resolved.base, resolved.target, context=self.context, ignore_ws=self.ignore_ws),
             self.repo.index_paths(),
             self.repo.tree_paths(resolved.base) if resolved.base != empty else _no_paths(),
-            self.repo.staged(resolved.base), self.repo.untracked(), self.repo.read_index())
+            self.repo.staged(resolved.base), self.repo.untracked(), self.repo.read_index()),
+            self.repo.converts_on_add())
         self._index, self.tracked, self._staged = index, index | in_base, staged
         self._unindexed = in_base - index
+        self.converts = converts or any(_is_attributes(p) for p in (*index, *untracked))
         self.ignored.clear()
         unindexed = [p for p in untracked if p in self._unindexed]
         readded = await self._diff_unindexed(resolved, unindexed) if unindexed else []
         untracked = [p for p in untracked if p not in self._unindexed] if unindexed else untracked
-        return await asyncio.to_thread(self._patches, out, untracked, readded, unindexed)
+        patches = await asyncio.to_thread(self._patches, out, readded, unindexed)
+        for fp in await self._untracked_patches(untracked):
+            patches[fp.path] = fp
+        return patches
 
-    def _patches(self, out: bytes, untracked: list[str], readded: list[bytes],
-                 unindexed: list[str]) -> dict[str, FilePatch]:
+    @staticmethod
+    def _patches(out: bytes, readded: list[bytes], unindexed: list[str]) -> dict[str, FilePatch]:
         """Patches by path from the base diff, where ``readded`` (diffs of the ``unindexed`` paths against the
-        work tree) replace what the base diff says of those paths (deleted), plus the untracked files."""
+        work tree) replace what the base diff says of those paths (deleted)."""
         patches = {p.path: p for p in split_raw_patch(out)}
         for path in unindexed:
             patches.pop(path, None)
         for extra in readded:
             patches.update((p.path, p) for p in split_raw_patch(extra))
-        for fp in self._read_untracked(untracked):
-            patches[fp.path] = fp
         return patches
 
     async def path_patches(self, resolved: Resolved, paths: set[str], files: Mapping[str, FileDiff]
@@ -75,6 +88,8 @@ class WorkTree:
         under a reported directory, untracked files found under them), and that scope: a path of the scope
         without a patch has no change any more."""
         scope = {self._outer_path(p) for p in paths}
+        if not self.converts and any(_is_attributes(p) for p in paths):
+            self.converts = True  # (a new attributes file: git shows untracked files from now on)
         for p in paths:
             fd = files.get(p)
             if fd is not None and fd.old_path and fd.old_path != p:
@@ -105,7 +120,7 @@ class WorkTree:
                                         self._diff_paths(resolved, gone))
             for out in (*more[0], more[1]):
                 patches.update((p.path, p) for p in split_raw_patch(out) if p.path in scope)
-            for fp in await asyncio.to_thread(self._read_untracked, [p for p in found if p not in unindexed]):
+            for fp in await self._untracked_patches([p for p in found if p not in unindexed]):
                 patches[fp.path] = fp
                 scope.add(fp.path)
         return patches, scope
@@ -134,6 +149,21 @@ class WorkTree:
             cut = path.find("/", cut + 1)
         return path
 
+    async def _untracked_patches(self, paths: list[str]) -> list[FilePatch]:
+        """Patches adding the untracked ``paths``: through git when it may not stage them byte for byte."""
+        if not paths:
+            return []
+        if self.converts:
+            try:
+                outputs = await self.repo.diff_untracked(paths, context=self.context, ignore_ws=self.ignore_ws)
+            except GitError as exc:  # (a file gone meanwhile: its event follows, and is looked at again)
+                log.debug("untracked files through git: %s; reading them as they are", exc)
+            else:
+                wanted = set(paths)
+                return [dataclasses.replace(fp, untracked=True) for out in outputs for fp in split_raw_patch(out)
+                        if fp.path in wanted]
+        return await asyncio.to_thread(self._read_untracked, paths)
+
     def _read_untracked(self, paths: Iterable[str]) -> list[FilePatch]:
         result = []
         for rel in paths:
@@ -141,6 +171,10 @@ class WorkTree:
             if fp is not None:
                 result.append(fp)
         return result
+
+
+def _is_attributes(path: str) -> bool:
+    return path == ATTRIBUTES or path.endswith("/" + ATTRIBUTES)
 
 
 async def _no_paths() -> set[str]:

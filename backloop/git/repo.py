@@ -239,6 +239,42 @@ class Repo:
                     return await _run(self.root, args, env=env)
         return await self.run(*args)
 
+    async def diff_untracked(self, paths: Iterable[str], *, context: int = 3, ignore_ws: bool = False) -> list[bytes]:
+        """Untracked files as git will show them once they are added, in the format of :meth:`diff` (one output
+        per batch of paths that fits a command line): each batch goes into an empty scratch index as
+        intent-to-add entries (``git add -N``), which ``git diff-files`` then compares with the work tree. git
+        reads each file as ``git add`` would, so attributes and settings apply (``text``/``eol`` and
+        ``core.autocrlf`` line endings, clean filters, ``binary``/``-diff``). GitError when a path cannot be added
+        (say, it is gone)."""
+        args = ["diff-files", *DIFF_FLAGS, f"-U{context}", *(["--ignore-all-space"] if ignore_ws else [])]
+        outputs = []
+        for batch in _batches(paths):
+            with tempfile.TemporaryDirectory(prefix="backloop-index-") as scratch:
+                env = {**_ENV, "GIT_INDEX_FILE": str(Path(scratch, "index"))}
+                await _run(self.root, ["add", "--intent-to-add", "--", *batch], env=env)
+                outputs.append(await _run(self.root, args, env=env))
+        return outputs
+
+    async def converts_on_add(self) -> bool:
+        """Whether settings outside the work tree may make ``git add`` change a file's bytes or call it binary:
+        ``core.autocrlf``, or an attributes file of the repository (``info/attributes``) or of the user
+        (``core.attributesFile``, by default ``$XDG_CONFIG_HOME/git/attributes``). (``.gitattributes`` files in
+        the work tree are the caller's to look for.)"""
+        config, info = await asyncio.gather(
+            self.run("config", "-z", "--type=path", "--get-regexp", r"^core\.(autocrlf|attributesfile)$",
+                     ok_codes=(0, 1)),
+            self.run("rev-parse", "--git-path", "info/attributes"))
+        settings = dict(item.split(b"\n", 1) for item in config.split(b"\0") if b"\n" in item)
+        if settings.get(b"core.autocrlf", b"false").lower() not in (b"false", b"no", b"off", b"0", b""):
+            return True
+        user = settings.get(b"core.attributesfile")
+        if user is not None:
+            user_file = Path(os.fsdecode(user))
+        else:
+            xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+            user_file = Path(xdg, "git", "attributes")
+        return (self.root / os.fsdecode(info.rstrip(b"\n"))).is_file() or user_file.is_file()
+
     def index_is(self, index: Index) -> bool:
         """Whether the index file is still the one ``index`` was read from."""
         return stamp_of(self.git_dir / "index") == index.stamp
