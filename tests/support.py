@@ -19,6 +19,7 @@ from backloop.diff.resolve import resolve
 from backloop.git.repo import Repo
 from backloop.git.untracked import untracked_patch
 from backloop.viewspec import ViewSpec, parse_view
+from backloop.worktree import WorkTree
 
 GIT_IDENTITY = ("-c", "user.name=t", "-c", "user.email=t@t")
 TIMEOUT_S = 20.0
@@ -69,19 +70,21 @@ def git_env(global_config: Path | str = os.devnull) -> dict[str, str]:
 
 
 async def compute(root: Path, spec: ViewSpec | Mapping[str, str], *, full: bool = False) -> dict[str, FileDiff]:
-    """The FileDiffs of a view through the real pipeline: resolve → git diff → split → build (+ untracked)."""
+    """The FileDiffs of a view through the real pipeline: resolve → git diff → split → build; a live view's
+    patches as the server gets them (backloop/worktree.py: untracked files, paths removed from the index only)."""
     if not isinstance(spec, ViewSpec):
         spec = parse_view(spec)
     repo = await Repo.open(root)
     resolved = await resolve(repo, spec)
-    out = await repo.diff(resolved.base, resolved.target, context=spec.context, ignore_ws=spec.ws)
-    files = {fp.path: build_file(fp, full=full) for fp in split_raw_patch(out)}
     if spec.live:
-        for rel in await repo.untracked():
-            fp = untracked_patch(repo.root, rel, full=full)
-            if fp is not None:
-                files[fp.path] = build_file(fp, full=full)
-    return files
+        patches = await WorkTree(repo, spec.context, spec.ws).all_patches(resolved)
+    else:
+        out = await repo.diff(resolved.base, resolved.target, context=spec.context, ignore_ws=spec.ws)
+        patches = {fp.path: fp for fp in split_raw_patch(out)}
+    if full:  # (of a big untracked file the view reads only the head until it is asked for all of it)
+        patches = {path: (untracked_patch(repo.root, path, full=True) or fp) if fp.counts is not None else fp
+                   for path, fp in patches.items()}
+    return {path: build_file(fp, full=full) for path, fp in patches.items()}
 
 
 def texts(fd: FileDiff, kind: str | None = None) -> list[str]:
