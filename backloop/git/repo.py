@@ -244,8 +244,9 @@ class Repo:
         per batch of paths that fits a command line): each batch goes into an empty scratch index as
         intent-to-add entries (``git add -N``), which ``git diff-files`` then compares with the work tree. git
         reads each file as ``git add`` would, so attributes and settings apply (``text``/``eol`` and
-        ``core.autocrlf`` line endings, clean filters, ``binary``/``-diff``). GitError when a path cannot be added
-        (say, it is gone)."""
+        ``core.autocrlf`` line endings, clean filters, ``binary``/``-diff``). The real index is not touched; git
+        makes sure the empty blob (what an intent-to-add entry points at) is in the object store, as any ``git add
+        -N`` does. GitError when a path cannot be added (say, it is gone)."""
         args = ["diff-files", *DIFF_FLAGS, f"-U{context}", *(["--ignore-all-space"] if ignore_ws else [])]
         outputs = []
         for batch in _batches(paths):
