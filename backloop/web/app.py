@@ -14,11 +14,12 @@ from pygments.formatters import HtmlFormatter
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
+from backloop.config import LOOPBACK_HOSTS
 from backloop.hub import Hub
 from backloop.live import ViewUnavailable
 from backloop.review.session import Review, Reviews
@@ -71,6 +72,15 @@ def summary(review: Review) -> dict[str, object]:
 def create_app(reviews: Reviews, hub: Hub, host: str, port: int) -> Starlette:
     static = frontend_dir()
     assets = Assets(static)
+    printed = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    """The address the server prints, as a Host header."""
+
+    def elsewhere(request: Request) -> Response | None:
+        """A page asked for under another loopback name (``localhost`` for ``127.0.0.1``) is sent to the printed
+        address: a browser keeps what it knows of reviews per origin (the index page's list), so it keeps one."""
+        if host not in LOOPBACK_HOSTS or request.headers.get("host") == printed:
+            return None
+        return RedirectResponse(str(request.url.replace(netloc=printed)), status_code=307, headers=NO_STORE)
 
     def review_or_404(request: Request) -> Review | HTMLResponse:
         review = reviews.get(request.path_params["review_id"])
@@ -81,7 +91,7 @@ def create_app(reviews: Reviews, hub: Hub, host: str, port: int) -> Starlette:
         return review
 
     async def home(request: Request) -> Response:
-        return FileResponse(static / "home.html", headers=NO_STORE)
+        return elsewhere(request) or FileResponse(static / "home.html", headers=NO_STORE)
 
     async def describe_reviews(request: Request) -> Response:
         # Only about the ids it is given: the index page sends the ids its browser has opened. Nothing here lists
@@ -94,6 +104,9 @@ def create_app(reviews: Reviews, hub: Hub, host: str, port: int) -> Starlette:
         return JSONResponse([summary(r) for r in known if r is not None], headers=NO_STORE)
 
     async def view_page(request: Request) -> Response:
+        moved = elsewhere(request)
+        if moved is not None:
+            return moved
         review = review_or_404(request)
         if isinstance(review, Response):
             return review

@@ -81,6 +81,24 @@ def test_loopback_hosts_are_served(served: Served, host: str) -> None:
     assert served.get("/api/reviews", headers={"host": host}).status_code == 200
 
 
+@pytest.mark.parametrize("host", [f"localhost:{PORT}", f"[::1]:{PORT}"])
+def test_pages_under_another_loopback_name_go_to_the_printed_address(make_repo: MakeRepo, served: Served,
+                                                                     host: str) -> None:
+    """(A browser keeps the reviews it opened per origin: one origin, one list on the index page.)"""
+    review = served.review(make_repo({"a.txt": "a\n"}).root)
+    for path in ("/", f"/review/{review.id}/view?{LIVE_QUERY}&view=split", "/review/no-such-id/view?since=HEAD"):
+        moved = served.get(path, headers={"host": host}, follow_redirects=False)
+        assert moved.status_code == 307, path
+        assert moved.headers["location"] == f"http://127.0.0.1:{PORT}{path}"
+        assert moved.headers["cache-control"] == "no-store"
+    # Where it prints itself nothing moves; nor do other clients' requests (the API, static files, the socket).
+    assert served.get(f"/review/{review.id}/view?{LIVE_QUERY}", follow_redirects=False).status_code == 200
+    for path in (f"/api/reviews?id={review.id}", "/static/app.js"):
+        assert served.get(path, headers={"host": host}, follow_redirects=False).status_code == 200, path
+    with served.ws(review.id, LIVE_QUERY, headers={"host": host}) as ws:
+        assert ws.receive_json()["type"] == "hello"
+
+
 def test_state_changing_requests_from_another_origin_are_refused(served: Served) -> None:
     client = served.client
     assert client.post("/api/reviews", headers={"origin": "http://evil.example"}).status_code == 403
