@@ -95,6 +95,17 @@ def test_an_opened_review_is_listed_with_its_state(changed: E2ERepo, start_serve
     expect(entry.locator(".review-state")).to_have_attribute("data-review-state", "approved")
 
 
+def test_a_review_opened_as_localhost_is_listed_at_the_printed_address(changed: E2ERepo, start_server: StartServer,
+                                                                       page: Page) -> None:
+    server = start_server()
+    assert "//127.0.0.1:" in server.url
+    page.goto(server.url.replace("//127.0.0.1:", "//localhost:"))
+    expect(page).to_have_url(server.url)  # (sent to the printed address: one origin, one list)
+    expect(section(page, "notes.txt")).to_contain_text("changed 50")
+    page.goto(home(server).replace("//127.0.0.1:", "//localhost:"))
+    expect(page).to_have_url(home(server))
+    expect(item(page, server)).to_have_count(1)
+
 def test_the_link_goes_to_the_view_last_opened(changed: E2ERepo, start_server: StartServer, page: Page) -> None:
     server = start_server()
     commit_view = server.url.split("?")[0] + "?commit=HEAD&live=false&view=split"
