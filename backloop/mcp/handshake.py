@@ -1,19 +1,24 @@
-"""What ``backloop-mcp`` answers to MCP ``initialize``, without the SDK.
+"""What ``backloop-mcp`` answers to MCP ``initialize`` and ``tools/list``, without the SDK.
 
 Importing the MCP SDK takes about a second (its pydantic models), and clients time a server's start by its answer
-to ``initialize``. This module imports only the standard library, so the launcher can answer at once while the SDK
-loads. The answer must be the one the SDK itself gives: tests/mcp/test_handshake.py pins every field here to the
-SDK's own answer, and the launcher compares the two at run time as well.
+to ``initialize``, then wait for its tools. This module imports only the standard library, so the launcher can
+answer both at once while the SDK loads. The answers must be the ones the SDK itself gives: tests/mcp/
+test_handshake.py pins every field here to the SDK's own answer (the tools from ``tools.json``, which
+``python -m backloop.mcp.tools_json`` writes), and the launcher compares the two at run time as well.
 """
 
 from __future__ import annotations
 
 import json
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from backloop import __version__
 
 SERVER_NAME = "backloop"
+TOOLS_FILE = Path(__file__).with_name("tools.json")
+"""The SDK's ``tools/list`` result for our tools (the same for every protocol version it negotiates)."""
 
 INSTRUCTIONS = """backloop runs a local, GitHub-like code review of your changes that a person reviews in the browser.
 Workflow: call startreview (e.g. since='HEAD' for uncommitted work), give the returned URL to the user, then call
@@ -46,19 +51,54 @@ def initialize_result(requested: str) -> dict[str, Any]:
 def early_answer(line: bytes) -> tuple[int | str, bytes] | None:
     """The request id and the response line for ``line`` if it is a well-formed ``initialize`` request; None for
     anything else (the SDK answers that, errors included)."""
+    message = _request(line, "initialize")
+    if message is None or not _plain_params(message.get("params")):
+        return None
+    return _response(message["id"], initialize_result(message["params"]["protocolVersion"]))
+
+
+def tools_answer(line: bytes) -> tuple[int | str, bytes] | None:
+    """The request id and the response line for ``line`` if it is a plain ``tools/list`` request (no cursor, no
+    ``_meta``: no params, or empty ones); None for anything else."""
+    message = _request(line, "tools/list")
+    if message is None or message.get("params", {}) != {}:
+        return None
+    return _response(message["id"], tools_result())
+
+
+def is_initialized(line: bytes) -> bool:
+    """Whether ``line`` is the client's ``notifications/initialized`` (after which the SDK answers requests)."""
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return False
+    return (isinstance(message, dict) and message.get("jsonrpc") == "2.0" and "id" not in message
+            and message.get("method") == "notifications/initialized")
+
+
+@cache
+def tools_result() -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(TOOLS_FILE.read_text(encoding="utf-8"))
+    return result
+
+
+def _request(line: bytes, method: str) -> dict[str, Any] | None:
+    """``line`` decoded if it is a JSON-RPC request for ``method`` with a plain id and nothing else besides."""
     try:
         message = json.loads(line)
     except ValueError:
         return None
-    if not isinstance(message, dict) or message.get("jsonrpc") != "2.0" or message.get("method") != "initialize":
+    if not isinstance(message, dict) or message.get("jsonrpc") != "2.0" or message.get("method") != method:
         return None
     request_id = message.get("id")
-    params = message.get("params")
     # Only the plainest shape: anything the SDK might refuse (or that bool-is-int could confuse) is left to it.
-    if isinstance(request_id, bool) or not isinstance(request_id, int | str) or not _plain_params(params):
+    if isinstance(request_id, bool) or not isinstance(request_id, int | str):
         return None
-    assert isinstance(params, dict)
-    response = {"jsonrpc": "2.0", "id": request_id, "result": initialize_result(params["protocolVersion"])}
+    return message if set(message) <= {"jsonrpc", "id", "method", "params"} else None
+
+
+def _response(request_id: int | str, result: dict[str, Any]) -> tuple[int | str, bytes]:
+    response = {"jsonrpc": "2.0", "id": request_id, "result": result}
     return request_id, json.dumps(response, separators=(",", ":")).encode() + b"\n"
 
 

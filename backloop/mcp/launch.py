@@ -1,10 +1,11 @@
-"""The ``backloop-mcp`` process: answers ``initialize`` at once, then hands stdio to the MCP SDK.
+"""The ``backloop-mcp`` process: answers ``initialize`` and ``tools/list`` at once, then hands stdio to the MCP SDK.
 
-Clients time a server's start by its answer to ``initialize``, and importing the SDK takes about a second. So the
-SDK loads in a thread while the main thread reads the first message; a well-formed ``initialize`` is answered from
-``handshake`` (standard library only) right away. The SDK then reads the same bytes, ``initialize`` included, and
-its own answer to it is compared with the one already sent and dropped: the client sees one answer, the SDK's
-state is exactly as if it had answered itself.
+Clients time a server's start by its answer to ``initialize``, then wait for its tools, and importing the SDK
+takes about a second. So the SDK loads in a thread while the main thread reads the client's messages; a
+well-formed ``initialize``, and after it any plain ``tools/list``, are answered from ``handshake`` (standard
+library only) right away. The SDK then reads the same bytes, those requests included, and its own answers to them
+are compared with the ones already sent and dropped: the client sees one answer each, the SDK's state is exactly
+as if it had answered itself.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import io
 import json
 import logging
 import os
+import select
 import stat
 import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from backloop.mcp.handshake import early_answer
+from backloop.mcp.handshake import early_answer, is_initialized, tools_answer
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -71,10 +73,10 @@ class _WireOut:
     """The wire's output, written from the event loop: no thread hop per message (the SDK's own stdout goes through
     a worker thread for every write, which costs milliseconds on a busy machine). A pipe is made non-blocking, so a
     client that reads slowly makes us wait without blocking the loop; anything else (a terminal, a file) is written
-    in a thread, leaving its flags alone. Also drops the SDK's answer to the ``initialize`` already answered, after
-    checking it is the same answer."""
+    in a thread, leaving its flags alone. Also drops the SDK's answers to the requests already answered (by id),
+    after checking each is the same answer."""
 
-    def __init__(self, fd: int, answered: tuple[int | str, bytes] | None) -> None:
+    def __init__(self, fd: int, answered: dict[int | str, bytes]) -> None:
         self._fd = fd
         self._pending = answered
         mode = os.fstat(fd).st_mode
@@ -84,7 +86,7 @@ class _WireOut:
 
     async def write(self, text: str) -> None:
         """One message: the SDK writes each as one line."""
-        if self._pending is not None and self._is_duplicate(text):
+        if self._pending and self._is_duplicate(text):
             return
         data = memoryview(text.encode())
         if not self._pipe:
@@ -100,18 +102,19 @@ class _WireOut:
         """Every write went to the descriptor already."""
 
     def _is_duplicate(self, text: str) -> bool:
-        assert self._pending is not None
-        request_id, sent = self._pending
         try:
             message = json.loads(text)
         except ValueError:
             return False
-        if not isinstance(message, dict) or message.get("id") != request_id or "method" in message:
+        if not isinstance(message, dict) or "method" in message:
             return False
-        self._pending = None
+        request_id = message.get("id")
+        if isinstance(request_id, bool) or not isinstance(request_id, int | str) or request_id not in self._pending:
+            return False
+        sent = self._pending.pop(request_id)
         if message != json.loads(sent):
-            log.warning("the early answer to initialize differs from the SDK's: sent %s, the SDK's is %s",
-                        sent.decode().strip(), text.strip())
+            log.warning("an early answer differs from the SDK's: sent %s, the SDK's is %s", sent.decode().strip(),
+                        text.strip())
         return True
 
 
@@ -153,6 +156,31 @@ def _first_line(fd: int) -> bytes:
     return data
 
 
+def _answer_while_loading(fd: int, out: int, received: bytes, loader: threading.Thread,
+                          answered: dict[int | str, bytes]) -> bytes:
+    """Until the SDK has loaded: read on, and once the client has said ``notifications/initialized`` (before it,
+    the SDK answers no request), answer each plain ``tools/list`` request at once. Returns all that was read (the
+    SDK reads it again)."""
+    done = 1  # lines looked at (the first is initialize)
+    initialized = False
+    while True:
+        lines = received.split(b"\n")[done:-1]
+        done += len(lines)
+        for line in lines:
+            initialized = initialized or is_initialized(line)
+            answer = tools_answer(line) if initialized else None
+            if answer is not None and answer[0] not in answered:
+                _write_all(out, answer[1])
+                answered[answer[0]] = answer[1]
+        if not loader.is_alive():
+            return received
+        if select.select([fd], [], [], 0.01)[0]:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return received  # the end of input: the SDK sees it too
+            received += chunk
+
+
 def main() -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="backloop-mcp: %(levelname)s %(message)s")
     loader = _Loader()
@@ -164,9 +192,12 @@ def main() -> int:
         return 130
     if not received:
         return 0  # the client left before saying anything
+    answered: dict[int | str, bytes] = {}
     answer = early_answer(received.split(b"\n", 1)[0])
     if answer is not None:
         _write_all(wire_out, answer[1])
+        answered[answer[0]] = answer[1]
+        received = _answer_while_loading(wire_in, wire_out, received, loader, answered)
     loader.join()
     if loader.error is not None:
         raise loader.error
@@ -178,6 +209,6 @@ def main() -> int:
     stdin = wrap_file(io.TextIOWrapper(io.BufferedReader(_Replayed(wire_in, received)), encoding="utf-8",
                                        errors="replace"))
     # The SDK only calls write() and flush() on it.
-    stdout = cast("AsyncFile[str]", _WireOut(wire_out, answer))
+    stdout = cast("AsyncFile[str]", _WireOut(wire_out, answered))
     asyncio.run(serve_stdio(settings_from_env(), Path.cwd(), (stdin, stdout)))
     return 0

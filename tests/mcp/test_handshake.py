@@ -1,4 +1,5 @@
-"""The early answer to ``initialize`` is the SDK's own answer, field for field, for every request it answers."""
+"""The early answers to ``initialize`` and ``tools/list`` are the SDK's own, field for field, for every request
+they answer."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from mcp_types import version as sdk_versions
 
 from backloop.config import Settings
-from backloop.mcp import handshake
+from backloop.mcp import handshake, tools_json
 from backloop.mcp.server import build_server, run_on
 from backloop.runtime import Runtime
 
@@ -110,3 +111,50 @@ def test_whenever_it_answers_early_the_sdk_agrees(capabilities: dict[str, Any], 
     early = handshake.early_answer(line)
     if early is not None:
         assert json.loads(early[1]) == sdk_answer(line, tmp_path_factory.mktemp("state"))
+
+
+# ---- tools/list ----------------------------------------------------------------------------------------------------
+
+LIST = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+
+
+def test_the_tools_file_is_current() -> None:
+    """tools.json is what the SDK lists for our tools now (after changing a tool: python -m
+    backloop.mcp.tools_json)."""
+    assert tools_json.main(["--check"]) == 0
+    assert handshake.tools_result() == tools_json.tools_result()
+
+
+@pytest.mark.parametrize("version", sdk_versions.HANDSHAKE_PROTOCOL_VERSIONS)
+@pytest.mark.parametrize(("listing", "request_id"), [(LIST, 2), ({**LIST, "id": "t-9", "params": {}}, "t-9")])
+def test_the_early_tools_answer_is_the_sdks_for_every_version(version: str, listing: dict[str, Any],
+                                                              request_id: int | str) -> None:
+    init = json.loads(request({"protocolVersion": version, "capabilities": {}, "clientInfo": CLIENT}))
+    answers = tools_json.sdk_answers(init, INITIALIZED, listing)
+    (sdk,) = [answer for answer in answers if answer.get("id") == request_id]
+    early = handshake.tools_answer(json.dumps(listing).encode())
+    assert early is not None and early[0] == request_id
+    assert json.loads(early[1]) == sdk
+
+
+@pytest.mark.parametrize("listing", [
+    {**LIST, "params": {"cursor": "abc"}},
+    {**LIST, "params": {"_meta": {"progressToken": 1}}},
+    {**LIST, "params": None},
+    {**LIST, "id": True},
+    {**LIST, "id": None},
+    {"jsonrpc": "2.0", "method": "tools/list"},  # a notification: nothing to answer
+    {**LIST, "jsonrpc": "1.0"},
+    {**LIST, "extra": 1},
+    {**LIST, "method": "tools/call"},
+])
+def test_other_listings_are_left_to_the_sdk(listing: dict[str, Any]) -> None:
+    assert handshake.tools_answer(json.dumps(listing).encode()) is None
+
+
+def test_initialized_is_recognised() -> None:
+    assert handshake.is_initialized(json.dumps(INITIALIZED).encode())
+    assert not handshake.is_initialized(json.dumps({**INITIALIZED, "id": 3}).encode())
+    assert not handshake.is_initialized(b"notifications/initialized")
+    assert not handshake.is_initialized(json.dumps(LIST).encode())

@@ -1,4 +1,5 @@
-"""The real ``backloop-mcp`` process: ``initialize`` is answered while the SDK still loads, and exactly once."""
+"""The real ``backloop-mcp`` process: ``initialize`` and ``tools/list`` are answered while the SDK still loads, and
+exactly once."""
 
 from __future__ import annotations
 
@@ -84,7 +85,7 @@ def spawn(repo_dir: Path, tmp_path: Path) -> Iterator[Any]:
             process.proc.wait()
 
 
-def test_initialize_is_answered_while_the_sdk_still_loads(spawn: Any, tmp_path: Path) -> None:
+def test_initialize_and_tools_are_answered_while_the_sdk_still_loads(spawn: Any, tmp_path: Path) -> None:
     gate = tmp_path / "gate"
     os.mkfifo(gate)
     process = spawn(gate)
@@ -92,21 +93,43 @@ def test_initialize_is_answered_while_the_sdk_still_loads(spawn: Any, tmp_path: 
     answer = process.receive()  # the SDK's import is still held at the gate
     assert answer["id"] == 1 and answer["result"]["serverInfo"]["name"] == "backloop"
     process.send(INITIALIZED, LIST)
-    gate.write_bytes(b"open")
-    tools = process.receive()
+    tools = process.receive()  # still held
     assert tools["id"] == 2
     assert {tool["name"] for tool in tools["result"]["tools"]} >= {"startreview", "await_comments"}
+    gate.write_bytes(b"open")
+    process.send({**LIST, "id": 3})  # the SDK's own answer, now that it is in
+    assert process.receive() == {**tools, "id": 3}
     rest, err = process.finish()
-    assert rest == []  # the SDK's own answer to initialize was dropped, not sent twice
+    assert rest == []  # the SDK's own answers to initialize and the first tools/list were dropped, not sent twice
     assert "differs" not in err and process.proc.returncode == 0
 
 
-def test_pipelined_messages_are_each_answered_once(spawn: Any) -> None:
-    process = spawn()
+def test_only_plain_listings_after_initialized_are_answered_early(spawn: Any, tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    os.mkfifo(gate)
+    process = spawn(gate)
+    process.send(INIT)
+    assert process.receive()["id"] == 1
+    # A request before initialized is the SDK's to judge; a cursor asks for a page the SDK has to work out.
+    process.send({**LIST, "id": 2}, INITIALIZED, {**LIST, "id": 3, "params": {"cursor": "c"}}, {**LIST, "id": 4})
+    early = process.receive()  # still held at the gate: only this one could be answered
+    assert early["id"] == 4 and "tools" in early["result"]
+    gate.write_bytes(b"open")
+    by_sdk = [process.receive(), process.receive()]
+    assert sorted(message["id"] for message in by_sdk) == [2, 3]
+    rest, err = process.finish()
+    assert rest == [] and "differs" not in err  # (and 4 was not answered again)
+
+
+def test_pipelined_messages_are_each_answered_once(spawn: Any, tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    os.mkfifo(gate)
+    process = spawn(gate)
     process.send(INIT, INITIALIZED, LIST)  # one write: the launcher reads past the first line
-    first, second = process.receive(), process.receive()
+    first, second = process.receive(), process.receive()  # (both while the SDK is held)
     assert (first["id"], second["id"]) == (1, 2)
     assert "tools" in second["result"]
+    gate.write_bytes(b"open")
     rest, err = process.finish()
     assert rest == [] and "differs" not in err
 
