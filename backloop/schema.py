@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 
+from backloop.generated import write_or_check
 from backloop.protocol import PROTOCOL_VERSION, ClientMessage, ServerMessage
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "protocol.schema.json"
@@ -33,15 +34,7 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    text = render()
-    if "--check" in argv:
-        if not SCHEMA_PATH.exists() or SCHEMA_PATH.read_text() != text:
-            print(f"{SCHEMA_PATH} is stale: run python -m backloop.schema", file=sys.stderr)
-            return 1
-        return 0
-    SCHEMA_PATH.parent.mkdir(exist_ok=True)
-    SCHEMA_PATH.write_text(text)
-    return 0
+    return write_or_check(SCHEMA_PATH, render(), "python -m backloop.schema", argv)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import anyio
 from anyio import AsyncFile
 
 from backloop.config import Settings
+from backloop.generated import write_or_check
 from backloop.mcp.handshake import TOOLS_FILE
 from backloop.mcp.server import build_server, run_on
 from backloop.runtime import Runtime
@@ -81,14 +82,7 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    text = render()
-    if "--check" in argv:
-        if not TOOLS_FILE.exists() or TOOLS_FILE.read_text() != text:
-            print(f"{TOOLS_FILE} is stale: run python -m backloop.mcp.tools_json", file=sys.stderr)
-            return 1
-        return 0
-    TOOLS_FILE.write_text(text)
-    return 0
+    return write_or_check(TOOLS_FILE, render(), "python -m backloop.mcp.tools_json", argv)
 
 
 if __name__ == "__main__":
