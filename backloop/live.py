@@ -29,6 +29,9 @@ from backloop.worktree import WorkTree
 
 log = logging.getLogger(__name__)
 
+MAX_LOAD_LINES = 50_000
+"""A ``too_large`` file with more changed lines than this is not sent in full even when asked for: its rows alone
+would be a million elements (a 400,000-line file left a page building them for minutes)."""
 SYNC_HIGHLIGHT_LINES = 4_000
 """Up to this many new lines are highlighted before the push; more are pushed plain first."""
 BACKGROUND_BATCH_LINES = 3_000
@@ -49,6 +52,15 @@ _OPERATIONS = (
     ("REVERT_HEAD", "A revert is in progress"),
 )
 """Files in the git dir that mean an operation stopped halfway (at a conflict), and what to tell the person."""
+
+
+class TooLargeToLoad(Exception):
+    """A ``load_file`` of a diff too large for any page to show."""
+
+    def __init__(self, path: str, lines: int) -> None:
+        super().__init__(f"{path} has {lines:,} changed lines, more than a page can show ({MAX_LOAD_LINES:,}): "
+                         "open the file itself instead")
+        self.path = path
 
 
 class ViewUnavailable(Exception):
@@ -302,10 +314,14 @@ class DiffView:
         return sorted(self.files)
 
     async def full_file(self, path: str) -> FileDiff:
-        """The complete diff of a ``too_large`` file (unhighlighted: too big for that)."""
+        """The complete diff of a ``too_large`` file (unhighlighted: too big for that). TooLargeToLoad past
+        MAX_LOAD_LINES changed lines: no page could show them."""
         fp = self.patches.get(path)
         if fp is None:
             raise ViewUnavailable(f"{path!r} is not part of this diff")
+        shown = self.files.get(path)
+        if shown is not None and shown.additions + shown.deletions > MAX_LOAD_LINES:
+            raise TooLargeToLoad(path, shown.additions + shown.deletions)
         if fp.counts is not None:  # (only the head of a big untracked file was read)
             fp = await asyncio.to_thread(untracked_patch, self.repo.root, path, full=True) or fp
         return await asyncio.to_thread(build_file, fp, full=True)

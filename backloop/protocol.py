@@ -95,6 +95,8 @@ class Error(msgspec.Struct, tag="error", frozen=True, omit_defaults=True):
     client_id: str | None = None
     request_id: str | None = None
     """The ``request_id`` of the ``expand`` or ``open_file`` this answers."""
+    path: str | None = None
+    """The file of the ``load_file`` this answers."""
 
 
 class Ack(msgspec.Struct, tag="ack", frozen=True):

@@ -71,7 +71,7 @@ export const FATAL_CLOSE_CODES = Object.freeze([CLOSE.UNKNOWN_REVIEW, CLOSE.FORB
  *   | {type: "lines", request_id: string, path: string, start: number, lines: ContextLine[], eof: boolean}
  *   | {type: "notice", level: "ok"|"warning"|"error", message: string}
  *   | {type: "pong", nonce?: string}
- *   | {type: "error", code: string, message: string, client_id?: string|null, request_id?: string|null}
+ *   | {type: "error", code: string, message: string, client_id?: string|null, request_id?: string|null, path?: string|null}
  *   | {type: "ack", client_id: string, id: string}
  *   | {type: "comment", comment: Comment}
  *   | {type: "review", state: ReviewState, agent: AgentState}

@@ -19,6 +19,7 @@ import { Expansions, contentKey } from "./expansions.js";
  * @property {number|null} eofAt the last new-side line number, once an `expand` reply said so
  * @property {string} contentKey the hunk ids the expansions were made against
  * @property {boolean} loadRequested the person asked for the full diff of a too_large file
+ * @property {string|null} loadError why the full diff of a too_large file cannot be shown (too big for a page)
  * @property {{start: number, end: number, message: string}|null} expandError why the last `expand` failed
  *
  * @typedef {{type: "review"} | {type: "files", changed: string[], removed: string[]}
@@ -94,6 +95,7 @@ export class Store extends EventTarget {
         eofAt: null,
         contentKey: file ? contentKey(file) : "",
         loadRequested: false,
+        loadError: null,
         expandError: null,
       };
       this.ui.set(path, ui);
@@ -161,6 +163,13 @@ export class Store extends EventTarget {
           if (!request || !this.files.has(request.path)) return [];
           this.fileUI(request.path).expandError = { start: request.start, end: request.end, message: message.message };
           return [{ type: "lines", path: request.path }];
+        }
+        if (message.code === "too_large_to_load" && message.path && this.files.has(message.path)) {
+          // A `load_file` the server will not answer in full: say so in that file, instead of its button.
+          const ui = this.fileUI(message.path);
+          ui.loadRequested = false;
+          ui.loadError = message.message;
+          return [{ type: "ui", path: message.path }];
         }
         this.error = { code: message.code, message: message.message };
         return [{ type: "error" }];

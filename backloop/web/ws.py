@@ -10,7 +10,7 @@ import logging
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from backloop.hub import Hub, Subscriber
-from backloop.live import ViewUnavailable
+from backloop.live import TooLargeToLoad, ViewUnavailable
 from backloop.protocol import (
     CLOSE_BAD_VIEW,
     CLOSE_UNKNOWN_REVIEW,
@@ -113,6 +113,8 @@ async def _handle(sub: Subscriber, reviews: Reviews, message: ClientMessage) -> 
             sub.reply(reply)
     except ViewUnavailable as exc:
         sub.reply(Error(code="not_in_diff", message=str(exc), **ids))
+    except TooLargeToLoad as exc:
+        sub.reply(Error(code="too_large_to_load", message=str(exc), path=exc.path))
     except ReviewError as exc:
         sub.reply(Error(code=exc.code, message=exc.message, **ids))
     except ClientIdReused as exc:

@@ -184,6 +184,17 @@ export function renderFileParts(file, ui, context) {
   if (file.loading && file.hunks.length === 0 && !file.binary && !file.too_large) return { parts, table: false, loading: true };
   if (file.too_large && file.hunks.length === 0) {
     const size = file.size != null ? ` (${formatBytes(file.size)})` : "";
+    if (ui?.loadError) {
+      /** @type {Array<["old"|"new", string]>} */
+      const sides = [];
+      if (file.status !== "deleted") sides.push(["new", "Download the new version"]);
+      if (file.status !== "added") sides.push(["old", "Download the old version"]);
+      const links = sides.map(([side, text]) =>
+        h("a", { className: "btn", text, attrs: { href: context.rawUrl(side, file.path), download: "" } }),
+      );
+      parts.push(message(ui.loadError, links));
+      return { parts, table: false };
+    }
     const load = button(ui?.loadRequested ? "Loading\u2026" : "Load diff", {
       className: "btn btn-load",
       label: `Load diff of ${file.path}`,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from pathlib import Path
 
 import pytest
 
+from backloop.live import MAX_LOAD_LINES
 from tests.e2e.conftest import E2ERepo, StartServer, numbered
 from tests.e2e.test_live_view import open_view, row, section, with_line
 
@@ -70,6 +72,24 @@ def test_too_large_file_loads_on_request(repo: E2ERepo, start_server: StartServe
     expect(row(page, "big.txt", "n20100")).to_contain_text("row 20100")
     expect(big.locator("button[data-action=load]")).to_have_count(0)
 
+
+def test_a_diff_too_large_for_the_page_offers_the_file_instead(repo: E2ERepo, start_server: StartServer,
+                                                               page: Page) -> None:
+    repo.write("huge.txt", numbered(MAX_LOAD_LINES + 1, "row"))
+    server = start_server()
+    open_view(page, server.url)
+    huge = section(page, "huge.txt")
+    huge.get_by_role("button", name="Load diff of huge.txt").click()
+    expect(huge).to_contain_text(f"{MAX_LOAD_LINES + 1:,} changed lines, more than a page can show")
+    download = huge.get_by_role("link", name="Download the new version")
+    expect(download).to_have_attribute("download", "")
+    expect(huge.get_by_role("link", name="Download the old version")).to_have_count(0)  # (an added file)
+    expect(huge.locator("button[data-action=load]")).to_have_count(0)
+    expect(huge.locator("tr")).to_have_count(0)
+    expect(page.locator('[data-code="too_large_to_load"]')).to_have_count(0)  # (said in the file, not in a banner)
+    with page.expect_download() as fetched:
+        download.click()
+    assert Path(fetched.value.path()).read_text() == numbered(MAX_LOAD_LINES + 1, "row")
 
 def test_line_ending_markers(repo: E2ERepo, start_server: StartServer, page: Page) -> None:
     repo.write("dos.txt", "one\r\ntwo\r\nthree\r\n")

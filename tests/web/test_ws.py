@@ -13,6 +13,8 @@ import pytest
 from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
+from backloop.diff.parse import MAX_RENDER_LINES
+from backloop.live import MAX_LOAD_LINES
 from backloop.protocol import CLOSE_BAD_VIEW, CLOSE_UNKNOWN_REVIEW, PROTOCOL_VERSION
 from tests.conftest import MakeRepo
 from tests.diff.test_highlight import plain
@@ -278,6 +280,24 @@ def test_twenty_megabyte_file_and_load_file(make_repo: MakeRepo, served: Served)
         assert len(full["hunks"]) == 2000 and (full["additions"], full["deletions"]) == (2000, 2000)
         ping(ws)
 
+
+def test_a_diff_too_large_for_any_page_is_refused_by_name(make_repo: MakeRepo, served: Served) -> None:
+    repo = make_repo({"a.txt": "a\n"})
+    repo.write("huge.txt", "".join(f"row {n}\n" for n in range(MAX_LOAD_LINES + 1)))
+    repo.write("big.txt", "".join(f"row {n}\n" for n in range(MAX_RENDER_LINES + 1)))
+    review = served.review(repo.root)
+    with served.ws(review.id, LIVE) as ws:
+        _, snapshot, _ = start(ws)
+        huge = files_of(snapshot)["huge.txt"]
+        assert huge["too_large"] is True and huge["additions"] == MAX_LOAD_LINES + 1
+        ws.send_json({"type": "load_file", "path": "huge.txt"})
+        error = receive_until(ws, lambda m: m["type"] == "error")[0]
+        assert error["code"] == "too_large_to_load" and error["path"] == "huge.txt"
+        assert f"{MAX_LOAD_LINES + 1:,} changed lines" in error["message"]
+        ws.send_json({"type": "load_file", "path": "big.txt"})  # below the limit: loaded as before
+        full = receive_until(ws, file_message("big.txt"), timeout=30)[0]["file"]
+        assert full.get("too_large", False) is False and full["additions"] == MAX_RENDER_LINES + 1
+        ping(ws)
 
 def test_merge_conflict_in_a_staged_view(make_repo: MakeRepo, served: Served) -> None:
     repo = conflicted_repo(make_repo)
