@@ -31,6 +31,9 @@ _GIT_DIRS = ("refs/", "rebase-merge/", "rebase-apply/")
 # In the common dir of a linked worktree (the main .git): what all worktrees share.
 _COMMON_FILES = frozenset({"packed-refs", "info/exclude"})
 _SKIP_DIRS = frozenset({".git"})
+_RECOMPUTE_FILES = frozenset({".gitignore", ".gitattributes"})
+"""Work-tree files that change what every other file's diff shows: which files are untracked (ignore rules), and
+how git reads and compares them (attributes: binary, line endings, filters, diff drivers)."""
 
 STEP_MS = 2
 """watchfiles looks for events this often, and hands a batch on once a look finds no new ones: a save waits 1-2
@@ -89,8 +92,8 @@ def classify(root: Path, git_dir: Path, changes: Iterable[tuple[Change, str]],
         rel = raw[len(root_s):]
         if rel.split("/", 1)[0] in _SKIP_DIRS:
             continue
-        if rel == ".gitignore" or rel.endswith("/.gitignore"):
-            git_changed = True  # what is ignored changed: recompute the untracked set
+        if rel.rsplit("/", 1)[-1] in _RECOMPUTE_FILES:
+            git_changed = True  # what is ignored, or how files are diffed, changed: recompute everything
         paths.add(rel)
     return paths, git_changed
 

@@ -54,6 +54,9 @@ def test_gitignore_change_means_recompute() -> None:
     assert _classify("/r/.gitignore") == ({".gitignore"}, True)
     assert _classify("/r/sub/dir/.gitignore") == ({"sub/dir/.gitignore"}, True)
     assert _classify("/r/not.gitignore") == ({"not.gitignore"}, False)
+    assert _classify("/r/.gitattributes") == ({".gitattributes"}, True)
+    assert _classify("/r/sub/.gitattributes") == ({"sub/.gitattributes"}, True)
+    assert _classify("/r/my.gitattributes") == ({"my.gitattributes"}, False)
 
 
 def test_outside_paths_are_dropped() -> None:

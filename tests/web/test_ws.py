@@ -544,6 +544,22 @@ def test_gitignore_edit_hides_and_shows_files(make_repo: MakeRepo, served: Serve
         receive_until(ws, file_message("out.log"))
 
 
+def test_attributes_edit_changes_how_every_file_shows(make_repo: MakeRepo, served: Served) -> None:
+    repo = make_repo({"a.txt": "one\ntwo\n"})
+    repo.write("a.txt", "one\nTWO\n")  # tracked, modified
+    repo.write("dos.txt", b"x\r\ny\r\n")  # untracked, CRLF
+    review = served.review(repo.root)
+    with served.ws(review.id, LIVE) as ws:
+        _, snapshot, _ = start(ws)
+        files = files_of(snapshot)
+        assert not files["a.txt"]["binary"]
+        assert texts(files["dos.txt"]) == ["x\r", "y\r"]
+        repo.write(".gitattributes", "a.txt binary\n* text=auto\n")  # no other file is touched
+        a = receive_until(ws, lambda m: file_message("a.txt")(m) and m["file"]["binary"])[0]["file"]
+        assert a["hunks"] == []
+        dos = receive_until(ws, lambda m: file_message("dos.txt")(m) and texts(m["file"]) == ["x", "y"])[0]["file"]
+        assert dos["untracked"]
+
 def test_first_commit_clears_the_empty_repository_notice(make_repo: MakeRepo, served: Served) -> None:
     repo = make_repo()
     repo.write("a.txt", "a\n")
