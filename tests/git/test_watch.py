@@ -88,8 +88,8 @@ def test_common_dir(make_repo: MakeRepo, tmp_path: Path) -> None:
 
 
 def test_a_file_named_dot_git_something_is_a_work_tree_path() -> None:
-    assert _classify("/r/.github/workflows/ci.yml", "/r/.gitattributes", "/r/x/.git") == (
-        {".github/workflows/ci.yml", ".gitattributes", "x/.git"}, False)
+    assert _classify("/r/.github/workflows/ci.yml", "/r/.gitkeep", "/r/x/.git") == (
+        {".github/workflows/ci.yml", ".gitkeep", "x/.git"}, False)
 
 
 # ---- a real watcher --------------------------------------------------------------------------------------------
