@@ -172,20 +172,33 @@ async def measure_socket(url: str, run: Run) -> None:
         run.warm_snapshot_mb = len(snap.text.encode()) / 1e6
 
 
+async def open_page(context: Any, url: str, expected: dict[str, str], errors: list[str] | None = None) -> Any:
+    """A new page of ``context`` navigating to ``url`` with the first-paint probe installed (page errors go to
+    ``errors``)."""
+    page = await context.new_page()
+    if errors is not None:
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.add_init_script(FIRST_PAINT_JS.replace("__EXPECTED__", json.dumps(expected)))
+    await page.goto(url, wait_until="commit")
+    return page
+
+
+async def painted(page: Any) -> float:
+    """Seconds from navigation to the first file painted, once the probe has seen it."""
+    await page.wait_for_function("() => window.__bp && window.__bp.firstPaint !== null", timeout=120_000, polling=50)
+    return float(await page.evaluate("window.__bp.firstPaint")) / 1000
+
+
 async def measure_page(browser: Any, url: str, expected: dict[str, str], run: Run, cold: bool,
                        scroll_viewports: float) -> None:
     from playwright.async_api import Error as PlaywrightError
 
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     try:
-        page = await context.new_page()
         errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        await page.add_init_script(FIRST_PAINT_JS.replace("__EXPECTED__", json.dumps(expected)))
-        await page.goto(url, wait_until="commit")
+        page = await open_page(context, url, expected, errors)
         try:
-            await page.wait_for_function("() => window.__bp && window.__bp.firstPaint !== null", timeout=120_000,
-                                         polling=50)
+            await painted(page)
         except PlaywrightError as exc:
             errors.append(str(exc).splitlines()[0])
             shown = await page.evaluate("document.querySelectorAll('[data-path]').length")
@@ -215,9 +228,7 @@ async def measure_page(browser: Any, url: str, expected: dict[str, str], run: Ru
         state = await page.evaluate("window.__bp")
         run.longest_task_ms = max([d for _, d in state["longTasks"]] or [0.0])
         await page.reload(wait_until="commit")  # (the init script runs again: a fresh window.__bp)
-        await page.wait_for_function("() => window.__bp && window.__bp.firstPaint !== null", timeout=120_000,
-                                     polling=50)
-        run.reload_paint_s = float(await page.evaluate("window.__bp.firstPaint")) / 1000
+        run.reload_paint_s = await painted(page)
         if loading_tasks:
             run.notes.append(f"long tasks while loading: {len(loading_tasks)}, longest {max(loading_tasks):.0f} ms")
         if errors:
@@ -232,12 +243,7 @@ async def more_first_paints(browser: Any, url: str, expected: dict[str, str], co
     for _ in range(count):
         context = await browser.new_context(viewport={"width": 1280, "height": 900})
         try:
-            page = await context.new_page()
-            await page.add_init_script(FIRST_PAINT_JS.replace("__EXPECTED__", json.dumps(expected)))
-            await page.goto(url, wait_until="commit")
-            await page.wait_for_function("() => window.__bp && window.__bp.firstPaint !== null", timeout=120_000,
-                                         polling=50)
-            paints.append(float(await page.evaluate("window.__bp.firstPaint")) / 1000)
+            paints.append(await painted(await open_page(context, url, expected)))
         finally:
             await context.close()
     return paints
