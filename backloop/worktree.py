@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import logging
 import os
 from collections.abc import Iterable, Mapping
@@ -48,7 +49,8 @@ class WorkTree:
         """The parsed index: unstaged paths are compared through a scratch index of their entries."""
         self.converts = False
         """Whether ``git add`` may stage an untracked file other than byte for byte (attributes, autocrlf): then
-        git shows the untracked files, else they are read here (no git process)."""
+        git shows the untracked files, else they are read here (no git process). (A change of a ``.gitattributes``
+        file brings a full recompute, git/watch.py.)"""
 
     async def all_patches(self, resolved: Resolved) -> dict[str, FilePatch]:
         """Every patch of the view, and what is known of the index refreshed."""
@@ -61,7 +63,7 @@ class WorkTree:
             self.repo.converts_on_add())
         self._index, self.tracked, self._staged = index, index | in_base, staged
         self._unindexed = in_base - index
-        self.converts = converts or any(_is_attributes(p) for p in (*index, *untracked))
+        self.converts = converts or any(_is_attributes(p) for p in itertools.chain(index, untracked))
         self.ignored.clear()
         unindexed = [p for p in untracked if p in self._unindexed]
         readded = await self._diff_unindexed(resolved, unindexed) if unindexed else []
@@ -88,8 +90,6 @@ class WorkTree:
         under a reported directory, untracked files found under them), and that scope: a path of the scope
         without a patch has no change any more."""
         scope = {self._outer_path(p) for p in paths}
-        if not self.converts and any(_is_attributes(p) for p in paths):
-            self.converts = True  # (a new attributes file: git shows untracked files from now on)
         for p in paths:
             fd = files.get(p)
             if fd is not None and fd.old_path and fd.old_path != p:

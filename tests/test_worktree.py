@@ -94,7 +94,7 @@ async def test_an_untracked_file_shows_what_git_add_stages(make_repo: MakeRepo, 
     assert shown(before["dos.txt"]) == expected.get(setting, (False, ["one", "two", "three"]))
 
 
-async def test_a_saved_untracked_file_and_a_new_attributes_file_go_through_git(make_repo: MakeRepo) -> None:
+async def test_after_a_new_attributes_file_a_saved_untracked_file_goes_through_git(make_repo: MakeRepo) -> None:
     gr = make_repo({"kept.txt": "kept\n"})
     repo = await Repo.open(gr.root)
     resolved = await resolve(repo, parse_view({"since": "HEAD", "live": "true"}))
@@ -106,8 +106,8 @@ async def test_a_saved_untracked_file_and_a_new_attributes_file_go_through_git(m
     patches, _ = await worktree.path_patches(resolved, {"dos.txt"}, {})
     assert shown(build_file(patches["dos.txt"])) == (False, ["one\r", "two\r", "three\r"])  # bytes as they are
 
-    gr.write(".gitattributes", "* text=auto\n")  # its own event comes first: untracked files go through git now
-    patches, _ = await worktree.path_patches(resolved, {".gitattributes"}, {})
+    gr.write(".gitattributes", "* text=auto\n")  # its event means a full recompute (git/watch.py)
+    patches = await worktree.all_patches(resolved)
     assert worktree.converts and patches[".gitattributes"].untracked
     gr.write("dos.txt", CRLF_TEXT + b"four\r\n")
     patches, _ = await worktree.path_patches(resolved, {"dos.txt"}, {})
