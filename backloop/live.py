@@ -22,7 +22,7 @@ from backloop.diff.parse import FilePatch, blob_ids, build_file, split_raw_patch
 from backloop.diff.pool import highlight_in_worker
 from backloop.diff.resolve import Resolved, resolve
 from backloop.git.repo import GitError, Repo
-from backloop.git.untracked import untracked_patch
+from backloop.git.untracked import complete_patch
 from backloop.protocol import ContextLine
 from backloop.viewspec import ViewSpec
 from backloop.worktree import WorkTree
@@ -322,8 +322,7 @@ class DiffView:
         shown = self.files.get(path)
         if shown is not None and shown.additions + shown.deletions > MAX_LOAD_LINES:
             raise TooLargeToLoad(path, shown.additions + shown.deletions)
-        if fp.counts is not None:  # (only the head of a big untracked file was read)
-            fp = await asyncio.to_thread(untracked_patch, self.repo.root, path, full=True) or fp
+        fp = await asyncio.to_thread(complete_patch, self.repo.root, fp)
         return await asyncio.to_thread(build_file, fp, full=True)
 
     async def read_side(self, path: str, side: str) -> bytes:

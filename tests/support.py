@@ -17,7 +17,7 @@ from backloop.diff.model import FileDiff
 from backloop.diff.parse import build_file, split_raw_patch
 from backloop.diff.resolve import resolve
 from backloop.git.repo import Repo
-from backloop.git.untracked import untracked_patch
+from backloop.git.untracked import complete_patch
 from backloop.viewspec import ViewSpec, parse_view
 from backloop.worktree import WorkTree
 
@@ -82,8 +82,7 @@ async def compute(root: Path, spec: ViewSpec | Mapping[str, str], *, full: bool 
         out = await repo.diff(resolved.base, resolved.target, context=spec.context, ignore_ws=spec.ws)
         patches = {fp.path: fp for fp in split_raw_patch(out)}
     if full:  # (of a big untracked file the view reads only the head until it is asked for all of it)
-        patches = {path: (untracked_patch(repo.root, path, full=True) or fp) if fp.counts is not None else fp
-                   for path, fp in patches.items()}
+        patches = {path: complete_patch(repo.root, fp) for path, fp in patches.items()}
     return {path: build_file(fp, full=full) for path, fp in patches.items()}
 
 

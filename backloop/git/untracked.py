@@ -69,6 +69,14 @@ def untracked_patch(root: Path, rel: str, *, full: bool = False, hash_name: str 
     return FilePatch(entry, chunk, untracked=True, counts=counts)
 
 
+def complete_patch(root: Path, patch: FilePatch) -> FilePatch:
+    """``patch`` with all of its file: one made from only the head of a big untracked file (``counts`` set) is
+    read again in full."""
+    if patch.counts is None:
+        return patch
+    return untracked_patch(root, patch.path, full=True) or patch
+
+
 def _scan_rest(head: bytes, fh: BinaryIO, size: int, hash_name: str) -> tuple[str, int]:
     """Blob id and line count of a file of which only ``head`` is kept: the rest is read in blocks (so that the
     counts are right and any change anywhere in the file changes the blob id, and so the digest)."""

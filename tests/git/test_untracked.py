@@ -10,7 +10,7 @@ import pytest
 from backloop.diff.model import FileDiff
 from backloop.diff.parse import MAX_RENDER_BYTES, build_file, split_raw_patch
 from backloop.git.repo import INDEX, Repo
-from backloop.git.untracked import untracked_patch
+from backloop.git.untracked import complete_patch, untracked_patch
 from tests.conftest import MakeRepo
 from tests.support import GitRepo
 
@@ -88,6 +88,10 @@ async def test_large_file(make_repo: MakeRepo) -> None:
     assert fp.entry.new_id == full.entry.new_id
     assert _comparable(ours) == _comparable(await _as_git_says(gr, "big.txt"))
     assert _comparable(ours_full) == _comparable(await _as_git_says(gr, "big.txt", full=True))
+    assert complete_patch(gr.root, fp) == full  # (the head is read again in full)
+    gr.write("small.txt", "s\n")
+    small = untracked_patch(gr.root, "small.txt")
+    assert small is not None and complete_patch(gr.root, small) is small  # (a whole file already)
 
 
 async def test_not_a_file(make_repo: MakeRepo) -> None:
