@@ -261,10 +261,8 @@ class Repo:
         ``core.autocrlf``, or an attributes file of the repository (``info/attributes``) or of the user
         (``core.attributesFile``, by default ``$XDG_CONFIG_HOME/git/attributes``). (``.gitattributes`` files in
         the work tree are the caller's to look for.)"""
-        config, info = await asyncio.gather(
-            self.run("config", "-z", "--type=path", "--get-regexp", r"^core\.(autocrlf|attributesfile)$",
-                     ok_codes=(0, 1)),
-            self.run("rev-parse", "--git-path", "info/attributes"))
+        config = await self.run("config", "-z", "--type=path", "--get-regexp", r"^core\.(autocrlf|attributesfile)$",
+                                ok_codes=(0, 1))
         settings = dict(item.split(b"\n", 1) for item in config.split(b"\0") if b"\n" in item)
         if settings.get(b"core.autocrlf", b"false").lower() not in (b"false", b"no", b"off", b"0", b""):
             return True
@@ -274,7 +272,7 @@ class Repo:
         else:
             xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
             user_file = Path(xdg, "git", "attributes")
-        return (self.root / os.fsdecode(info.rstrip(b"\n"))).is_file() or user_file.is_file()
+        return (common_dir(self.git_dir) / "info" / "attributes").is_file() or user_file.is_file()
 
     def index_is(self, index: Index) -> bool:
         """Whether the index file is still the one ``index`` was read from."""
@@ -359,6 +357,16 @@ def _fit(paths: Iterable[str] | None) -> list[str] | None:
         if size > MAX_PATHSPEC_BYTES:
             return None
     return listed
+
+
+def common_dir(git_dir: Path) -> Path:
+    """The directory with the refs shared by all worktrees: for a linked worktree's git dir
+    (``.git/worktrees/NAME``, which has a ``commondir`` file) the main ``.git``; otherwise ``git_dir`` itself."""
+    try:
+        rel = (git_dir / "commondir").read_text().strip()
+    except OSError:
+        return git_dir
+    return (git_dir / rel).resolve() if rel else git_dir
 
 
 def _batches(paths: Iterable[str]) -> list[list[str]]:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from watchfiles import Change, watch
 
+from backloop.git.repo import common_dir
+
 log = logging.getLogger(__name__)
 
 Batch = Callable[[set[str], bool], None]
@@ -53,16 +55,6 @@ def _submodule_state(rel: str) -> bool:
     if not rel.startswith("modules/") or "/logs/" in rel:
         return False
     return rel.endswith(("/HEAD", "/packed-refs")) or "/refs/" in rel
-
-
-def common_dir(git_dir: Path) -> Path:
-    """The directory with the refs shared by all worktrees: for a linked worktree's git dir
-    (``.git/worktrees/NAME``, which has a ``commondir`` file) the main ``.git``; otherwise ``git_dir`` itself."""
-    try:
-        rel = (git_dir / "commondir").read_text().strip()
-    except OSError:
-        return git_dir
-    return (git_dir / rel).resolve() if rel else git_dir
 
 
 def classify(root: Path, git_dir: Path, changes: Iterable[tuple[Change, str]],
