@@ -19,7 +19,8 @@ import { Expansions, contentKey } from "./expansions.js";
  * @property {number|null} eofAt the last new-side line number, once an `expand` reply said so
  * @property {string} contentKey the hunk ids the expansions were made against
  * @property {boolean} loadRequested the person asked for the full diff of a too_large file
- * @property {string|null} loadError why the full diff of a too_large file cannot be shown (too big for a page)
+ * @property {{message: string, digest: string|null}|null} loadError why the full diff of a too_large file cannot be
+ *   shown (too big for a page), for the version of the file (digest) it was asked for
  * @property {{start: number, end: number, message: string}|null} expandError why the last `expand` failed
  *
  * @typedef {{type: "review"} | {type: "files", changed: string[], removed: string[]}
@@ -168,7 +169,7 @@ export class Store extends EventTarget {
           // A `load_file` the server will not answer in full: say so in that file, instead of its button.
           const ui = this.fileUI(message.path);
           ui.loadRequested = false;
-          ui.loadError = message.message;
+          ui.loadError = { message: message.message, digest: this.files.get(message.path)?.digest ?? null };
           return [{ type: "ui", path: message.path }];
         }
         this.error = { code: message.code, message: message.message };

@@ -184,7 +184,8 @@ export function renderFileParts(file, ui, context) {
   if (file.loading && file.hunks.length === 0 && !file.binary && !file.too_large) return { parts, table: false, loading: true };
   if (file.too_large && file.hunks.length === 0) {
     const size = file.size != null ? ` (${formatBytes(file.size)})` : "";
-    if (ui?.loadError) {
+    // (said of the file's version it was asked for: a later version gets its own "Load diff")
+    if (ui?.loadError && ui.loadError.digest === (file.digest ?? null)) {
       /** @type {Array<["old"|"new", string]>} */
       const sides = [];
       if (file.status !== "deleted") sides.push(["new", "Download the new version"]);
@@ -192,7 +193,7 @@ export function renderFileParts(file, ui, context) {
       const links = sides.map(([side, text]) =>
         h("a", { className: "btn", text, attrs: { href: context.rawUrl(side, file.path), download: "" } }),
       );
-      parts.push(message(ui.loadError, links));
+      parts.push(message(ui.loadError.message, links));
       return { parts, table: false };
     }
     const load = button(ui?.loadRequested ? "Loading\u2026" : "Load diff", {

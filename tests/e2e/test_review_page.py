@@ -54,7 +54,9 @@ def test_image_before_and_after(repo: E2ERepo, start_server: StartServer, page: 
     expect(section(page, "blob.bin").locator(".badge-binary")).to_be_visible()
 
 
-LAST_ROW_JS = """() => document.querySelector('section.file[data-path="big.txt"] tr[data-key="n20100"]') !== null"""
+def row_js(path: str, key: str) -> str:
+    """A page function: whether the row ``key`` of ``path`` is built."""
+    return f"""() => document.querySelector('section.file[data-path="{path}"] tr[data-key="{key}"]') !== null"""
 
 
 def test_too_large_file_loads_on_request(repo: E2ERepo, start_server: StartServer, page: Page) -> None:
@@ -68,7 +70,7 @@ def test_too_large_file_loads_on_request(repo: E2ERepo, start_server: StartServe
     # 20,100 lines come over the socket and are built into rows (about a second on a busy machine). Waited for
     # with a plain query polled in the page: Playwright's expect() polling while the page builds the rows
     # stalled it for a minute at times (1 in 12-24 runs on a loaded machine; polled so, none in 30).
-    page.wait_for_function(LAST_ROW_JS, polling=100, timeout=30_000)
+    page.wait_for_function(row_js("big.txt", "n20100"), polling=100, timeout=30_000)
     expect(row(page, "big.txt", "n20100")).to_contain_text("row 20100")
     expect(big.locator("button[data-action=load]")).to_have_count(0)
 
@@ -90,6 +92,10 @@ def test_a_diff_too_large_for_the_page_offers_the_file_instead(repo: E2ERepo, st
     with page.expect_download() as fetched:
         download.click()
     assert Path(fetched.value.path()).read_text() == numbered(MAX_LOAD_LINES + 1, "row")
+    repo.write("huge.txt", numbered(25_000, "row"))  # a later version: too large by default, not for a page
+    huge.get_by_role("button", name="Load diff of huge.txt").click()
+    expect(huge).not_to_contain_text("more than a page can show")
+    page.wait_for_function(row_js("huge.txt", "n25000"), polling=100, timeout=30_000)
 
 def test_line_ending_markers(repo: E2ERepo, start_server: StartServer, page: Page) -> None:
     repo.write("dos.txt", "one\r\ntwo\r\nthree\r\n")
