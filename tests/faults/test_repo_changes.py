@@ -117,7 +117,9 @@ def test_rebase_stopped_at_a_conflict(env: Env) -> None:
         live = Live(ws)
         live.until(digests(env, LIVE), "ok")
         assert "CONFLICT" in repo.git("rebase", "main", check=False)
-        live.until(digests(env, LIVE), "warning", "A rebase is in progress")
+        # (the conflicts are listed from the index, read apart from the diff: wait for the recompute that saw them)
+        live.until(digests(env, LIVE), "warning", "1 file with conflicts: app.py")
+        assert "A rebase is in progress" in live.notice[1]
         assert "1 file with conflicts: app.py" in live.notice[1]
         assert "app.py" in live.digests  # the conflict markers, against the commit the rebase stopped at
         ping(ws)

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from watchfiles import Change
 
-from backloop.git.repo import Repo
-from backloop.git.watch import RepoWatcher, classify, common_dir
+from backloop.git.repo import Repo, common_dir
+from backloop.git.watch import RepoWatcher, classify
 from tests.conftest import MakeRepo
 from tests.support import TIMEOUT_S, GitRepo
 
