@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from backloop.diff.model import FileDiff
+from backloop.diff.model import ContextLine, FileDiff
 from backloop.review.model import AgentState, Comment, Side
 from backloop.viewspec import ViewSpec
 
@@ -38,11 +38,6 @@ class ReviewInfo(msgspec.Struct, frozen=True, omit_defaults=True):
     """What the old side is, resolved (e.g. ``HEAD~1 (3f2a9c1)``)."""
     target: str = ""
     """What the new side is (``work tree``, ``index`` or a commit)."""
-
-
-class ContextLine(msgspec.Struct, frozen=True):
-    text: str
-    html: str
 
 
 # ---- server → client ----------------------------------------------------------------------------------------

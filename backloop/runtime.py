@@ -11,7 +11,9 @@ from collections.abc import Callable
 
 from backloop.config import Settings
 from backloop.diff import pool as highlight_pool
+from backloop.diff.views import Views
 from backloop.hub import Hub
+from backloop.review.follow import Follow
 from backloop.review.session import Review, Reviews
 from backloop.review.store import ReviewRow, Store, StoreError
 from backloop.web.app import create_app
@@ -34,12 +36,20 @@ def _freeze_startup_heap() -> None:
         gc.freeze()
 
 
+def wire_live(reviews: Reviews) -> Hub:
+    """The live side of ``reviews``: their running views, comments that follow their code as it changes, and the
+    hub that fans both out to the pages."""
+    views = Views()
+    views.on_start(Follow(reviews).view_started)
+    return Hub(reviews, views)
+
+
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store = Store(settings.state_dir / "backloop.db")
         self.reviews = Reviews(self.store)
-        self.hub = Hub(self.reviews)
+        self.hub = wire_live(self.reviews)
         self.port: int | None = None
         self._server: Server | None = None
         self.on_signal: Callable[[], None] | None = None
@@ -123,7 +133,7 @@ class Runtime:
         if self._task is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(self._task), 2.0)
-        await self.hub.close()
+        await self.hub.views.close()
         highlight_pool.shutdown()
         await self.reviews.broker.flush()
         await asyncio.to_thread(self.store.close)

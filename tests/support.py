@@ -16,10 +16,10 @@ from starlette.testclient import WebSocketTestSession
 from backloop.diff.model import FileDiff
 from backloop.diff.parse import build_file, split_raw_patch
 from backloop.diff.resolve import resolve
+from backloop.diff.untracked import complete_patch
+from backloop.diff.worktree import WorkTree
 from backloop.git.repo import Repo
-from backloop.git.untracked import complete_patch
 from backloop.viewspec import ViewSpec, parse_view
-from backloop.worktree import WorkTree
 
 GIT_IDENTITY = ("-c", "user.name=t", "-c", "user.email=t@t")
 TIMEOUT_S = 20.0
@@ -71,7 +71,7 @@ def git_env(global_config: Path | str = os.devnull) -> dict[str, str]:
 
 async def compute(root: Path, spec: ViewSpec | Mapping[str, str], *, full: bool = False) -> dict[str, FileDiff]:
     """The FileDiffs of a view through the real pipeline: resolve → git diff → split → build; a live view's
-    patches as the server gets them (backloop/worktree.py: untracked files, paths removed from the index only)."""
+    patches as the server gets them (backloop/diff/worktree.py: untracked files, paths removed from the index only)."""
     if not isinstance(spec, ViewSpec):
         spec = parse_view(spec)
     repo = await Repo.open(root)

@@ -11,12 +11,12 @@ import anyio
 import pytest
 from starlette.testclient import TestClient, WebSocketTestSession
 
-from backloop import live
+from backloop.diff import view as live
 from backloop.diff.highlight import lexer_for
 from backloop.git.repo import Repo
-from backloop.hub import Hub
 from backloop.review.session import Review, Reviews
 from backloop.review.store import Store
+from backloop.runtime import wire_live
 from backloop.viewspec import parse_view
 from backloop.web.app import create_app
 from tests.conftest import MakeRepo
@@ -39,7 +39,7 @@ def test_live_updates_equal_a_fresh_snapshot(make_repo: MakeRepo, tmp_path: Path
     repo.git("mv", "moved.txt", "renamed.txt")
     store = Store(tmp_path / "state.db")
     reviews = Reviews(store)
-    with TestClient(create_app(reviews, Hub(reviews), "127.0.0.1", PORT)) as client:
+    with TestClient(create_app(reviews, wire_live(reviews), "127.0.0.1", PORT)) as client:
         async def make() -> Review:
             return await reviews.create(await Repo.open(repo.root), parse_view({"since": "HEAD", "live": "true"}))
 

@@ -8,11 +8,10 @@ from typing import Any
 import msgspec
 import pytest
 
-from backloop.diff.model import FileDiff, Hunk, Line
+from backloop.diff.model import ContextLine, FileDiff, Hunk, Line
 from backloop.protocol import (
     MAX_EXPAND_LINES,
     PROTOCOL_VERSION,
-    ContextLine,
     Error,
     Expand,
     FileChanged,

@@ -70,3 +70,9 @@ class FileDiff(msgspec.Struct, frozen=True, omit_defaults=True):
     loading: bool = False
     """Sent in a large ``snapshot`` without its hunks: a ``file`` message with them follows (snapshots are
     streamed so that the first files can be shown at once)."""
+
+
+# A line of unchanged context, sent to expand a hunk (no docstring: it would become the schema's description).
+class ContextLine(msgspec.Struct, frozen=True):
+    text: str
+    html: str

@@ -20,8 +20,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from backloop.config import LOOPBACK_HOSTS
+from backloop.diff.sides import ViewUnavailable, read_side
 from backloop.hub import Hub
-from backloop.live import ViewUnavailable
 from backloop.review.session import Review, Reviews
 from backloop.viewspec import ViewError, parse_view
 from backloop.web.assets import IMMUTABLE, PREFIX, Assets, Versioned
@@ -128,10 +128,10 @@ def create_app(reviews: Reviews, hub: Hub, host: str, port: int) -> Starlette:
             spec = parse_view(params)
         except ViewError as exc:
             return error_page(400, "Invalid view", str(exc))
-        view = await hub.view(review, spec)
+        view = await hub.views.get(review.id, review.repo, spec)
         try:
             await asyncio.wait_for(view.ready.wait(), RAW_WAIT_S)
-            data = await view.read_side(path, side)
+            data = await read_side(view, path, side)
         except (ViewUnavailable, TimeoutError) as exc:
             return error_page(404, "Not found", str(exc) or "the diff is not ready")
         suffix = PurePosixPath(path).suffix.lower()
@@ -154,7 +154,7 @@ def create_app(reviews: Reviews, hub: Hub, host: str, port: int) -> Starlette:
         try:
             yield
         finally:
-            await hub.close()
+            await hub.views.close()
 
     routes = [
         Route("/", home),

@@ -9,8 +9,9 @@ import logging
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from backloop.diff import sides
+from backloop.diff.sides import TooLargeToLoad, ViewUnavailable
 from backloop.hub import Hub, Subscriber
-from backloop.live import TooLargeToLoad, ViewUnavailable
 from backloop.protocol import (
     CLOSE_BAD_VIEW,
     CLOSE_UNKNOWN_REVIEW,
@@ -58,7 +59,7 @@ async def review_socket(websocket: WebSocket, reviews: Reviews, hub: Hub) -> Non
     except ViewError as exc:
         await _refuse(websocket, "bad_view", str(exc), CLOSE_BAD_VIEW)
         return
-    view = await hub.view(review, spec)
+    view = await hub.views.get(review.id, review.repo, spec)
     await view.ready.wait()
     resolved = view.resolved
     info = ReviewInfo(id=review.id, title=review.title, repo=str(review.repo.root), view=spec, state=review.state,
@@ -131,10 +132,10 @@ async def _dispatch(sub: Subscriber, reviews: Reviews, message: ClientMessage) -
     if isinstance(message, Ping):
         return Pong(nonce=message.nonce)
     if isinstance(message, Expand):
-        lines, eof = await view.expand(message.path, message.start, message.end)
+        lines, eof = await sides.expand(view, message.path, message.start, message.end)
         return Lines(request_id=message.request_id, path=message.path, start=message.start, lines=lines, eof=eof)
     if isinstance(message, LoadFile):
-        sub.force(await view.full_file(message.path))  # answered by the full `file` message
+        sub.load(await sides.full_file(view, message.path))  # answered by the full `file` message
         return None
     if isinstance(message, CommentMsg):
         if message.path not in view.files:
@@ -142,7 +143,7 @@ async def _dispatch(sub: Subscriber, reviews: Reviews, message: ClientMessage) -
         quoted: list[str] = []
         if message.line is not None:
             end = message.end_line if message.end_line is not None else message.line
-            quoted = await view.quote(message.path, message.side, message.line, end)
+            quoted = await sides.quote(view, message.path, message.side, message.line, end)
         comment = await reviews.comment(review.id, message.client_id, body=message.body, path=message.path,
                                         side=message.side, line=message.line, end_line=message.end_line,
                                         quoted=quoted)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from backloop.live import MAX_LOAD_LINES
+from backloop.diff.sides import MAX_LOAD_LINES
 from tests.e2e.conftest import E2ERepo, StartServer, numbered
 from tests.e2e.test_live_view import open_view, row, section, with_line
 

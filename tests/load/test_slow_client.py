@@ -115,8 +115,7 @@ def changed(fast: Client, before: str | None) -> Callable[[], bool]:
 
 
 async def run_updates(runtime: Runtime, root: Path, stuck: StuckSocket, fast: Client) -> None:
-    [entry] = runtime.hub._views.values()
-    view = entry.view
+    [view] = [running.view for running in runtime.hub.views._running.values()]
     latencies: list[float] = []
     base = 0
     for n in range(1, UPDATES + 1):
@@ -134,10 +133,11 @@ async def run_updates(runtime: Runtime, root: Path, stuck: StuckSocket, fast: Cl
 
     current = view.files["data.txt"].digest
     assert fast.files["data.txt"] == current
-    lagging = [s for s in entry.subscribers if s.sent.get("data.txt") is not view.files.get("data.txt")]
-    assert len(entry.subscribers) == 2 and len(lagging) == 1, "the stuck client is not the one left behind"
+    [subscribers] = runtime.hub._subscribers.values()
+    lagging = [s for s in subscribers if s.delta._sent.get("data.txt") is not view.files.get("data.txt")]
+    assert len(subscribers) == 2 and len(lagging) == 1, "the stuck client is not the one left behind"
     [slow] = lagging
-    assert slow.sent["data.txt"].digest != current  # it really missed updates: its sender is blocked
+    assert slow.delta._sent["data.txt"].digest != current  # it really missed updates: its sender is blocked
     for k in range(3 * MAX_REPLIES):  # requests whose answers it never reads
         await asyncio.to_thread(stuck.send_text, f'{{"type":"ping","nonce":"{k}"}}')
     for k in range(10 * MAX_REPLIES):  # (round trips of the other client pace the wait)
@@ -145,7 +145,7 @@ async def run_updates(runtime: Runtime, root: Path, stuck: StuckSocket, fast: Cl
             break
         await fast.ping(f"pace {k}")
     assert len(slow.replies) == MAX_REPLIES  # full, and no more: the oldest are dropped
-    assert slow.dirty <= set(view.files) | {"\0state", "\0notice"}
-    assert len(slow.sent) <= len(view.files)
+    assert slow.delta._dirty <= set(view.files)
+    assert len(slow.delta._sent) <= len(view.files)
     assert max(latencies) < PROMPT_S
     assert grown < GROWTH_LIMIT, f"RSS grew by {grown / 1e6:.1f} MB over {UPDATES - WARM_UP} updates"

@@ -13,9 +13,9 @@ import pytest
 from starlette.testclient import TestClient, WebSocketTestSession
 
 from backloop.git.repo import Repo
-from backloop.hub import Hub
 from backloop.review.session import Review, Reviews
 from backloop.review.store import Store
+from backloop.runtime import wire_live
 from backloop.viewspec import parse_view
 from backloop.web.app import create_app
 
@@ -53,7 +53,7 @@ class Served:
 def served(tmp_path: Path) -> Iterator[Served]:
     store = Store(tmp_path / "state" / "backloop.db")
     reviews = Reviews(store)
-    hub = Hub(reviews)
+    hub = wire_live(reviews)
     app = create_app(reviews, hub, "127.0.0.1", PORT)
     try:
         with TestClient(app, base_url=BASE_URL) as client:

@@ -11,9 +11,9 @@ import pytest
 from starlette.testclient import TestClient, WebSocketTestSession
 
 from backloop.git.repo import Repo
-from backloop.hub import Hub
 from backloop.review.session import Review, Reviews
 from backloop.review.store import Store
+from backloop.runtime import wire_live
 from backloop.viewspec import parse_view
 from backloop.web.app import create_app
 from tests.conftest import MakeRepo
@@ -40,7 +40,7 @@ def env(make_repo: MakeRepo, tmp_path: Path) -> Iterator[Env]:
     repo.write("app.py", "a = 1\nb = 20\nc = 3\n")
     store = Store(tmp_path / "state.db")
     reviews = Reviews(store)
-    hub = Hub(reviews)
+    hub = wire_live(reviews)
     app = create_app(reviews, hub, "127.0.0.1", PORT)
     with TestClient(app, base_url=f"http://127.0.0.1:{PORT}") as client:
         async def make() -> Review:

@@ -12,10 +12,11 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
+from backloop.diff.delta import SNAPSHOT_LINES
 from backloop.git.repo import Repo
-from backloop.hub import SNAPSHOT_LINES, Hub
 from backloop.review.session import Review, Reviews
 from backloop.review.store import Store
+from backloop.runtime import wire_live
 from backloop.viewspec import parse_view
 from backloop.web.app import create_app
 from tests.conftest import MakeRepo
@@ -29,7 +30,7 @@ def live_view(root: Path, tmp_path: Path) -> Iterator[tuple[TestClient, str]]:
     """A server on a live view of ``root``: its test client and the view's websocket URL."""
     store = Store(tmp_path / "state.db")
     reviews = Reviews(store)
-    with TestClient(create_app(reviews, Hub(reviews), "127.0.0.1", PORT)) as client:
+    with TestClient(create_app(reviews, wire_live(reviews), "127.0.0.1", PORT)) as client:
         async def make() -> Review:
             return await reviews.create(await Repo.open(root), parse_view({"since": "HEAD", "live": "true"}))
 
@@ -104,7 +105,7 @@ def test_a_stream_lets_the_event_loop_run_between_files(make_repo: MakeRepo, tmp
     async def ticks_at_each_file() -> list[int]:
         store = Store(tmp_path / "state.db")
         reviews = Reviews(store)
-        hub = Hub(reviews)
+        hub = wire_live(reviews)
         spec = parse_view({"since": "HEAD", "live": "true"})
         review = await reviews.create(await Repo.open(repo.root), spec)
         ticks = 0
@@ -132,7 +133,7 @@ def test_a_stream_lets_the_event_loop_run_between_files(make_repo: MakeRepo, tmp
             await asyncio.wait_for(all_complete.wait(), 60)
             pump.cancel()
         counting.cancel()
-        await hub.close()
+        await hub.views.close()
         store.close()
         return seen
 

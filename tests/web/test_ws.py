@@ -14,7 +14,7 @@ from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from backloop.diff.parse import MAX_RENDER_LINES
-from backloop.live import MAX_LOAD_LINES
+from backloop.diff.sides import MAX_LOAD_LINES
 from backloop.protocol import CLOSE_BAD_VIEW, CLOSE_UNKNOWN_REVIEW, PROTOCOL_VERSION
 from tests.conftest import MakeRepo
 from tests.diff.test_highlight import plain

@@ -9,8 +9,8 @@ import pytest
 
 from backloop.diff.model import FileDiff
 from backloop.diff.parse import MAX_RENDER_BYTES, build_file, split_raw_patch
+from backloop.diff.untracked import complete_patch, untracked_patch
 from backloop.git.repo import INDEX, Repo
-from backloop.git.untracked import complete_patch, untracked_patch
 from tests.conftest import MakeRepo
 from tests.support import GitRepo
 

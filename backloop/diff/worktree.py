@@ -21,9 +21,9 @@ from collections.abc import Iterable, Mapping
 from backloop.diff.model import FileDiff
 from backloop.diff.parse import FilePatch, split_raw_patch
 from backloop.diff.resolve import Resolved
+from backloop.diff.untracked import untracked_patch
 from backloop.git.index import Index
 from backloop.git.repo import GitError, Repo
-from backloop.git.untracked import untracked_patch
 
 log = logging.getLogger(__name__)
 ATTRIBUTES = ".gitattributes"

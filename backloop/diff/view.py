@@ -1,9 +1,9 @@
 """One diff view kept current: full recomputes on git events, per-path recomputes on work-tree events.
 
-The view owns the per-file model that subscribers are served from. Work is coalesced: while one recompute runs,
-new events only add to the next one. Files whose patch did not change keep their FileDiff object (and so their
-highlighting); new ones are highlighted in a worker thread, synchronously when small, in the background with an
-unhighlighted first push when large.
+The view owns the per-file model that clients are served from, and tells its listeners what changed as typed
+events. Work is coalesced: while one recompute runs, new events only add to the next one. Files whose patch did not
+change keep their FileDiff object (and so their highlighting); new ones are highlighted in a worker thread,
+synchronously when small, in the background with an unhighlighted first push when large.
 """
 
 from __future__ import annotations
@@ -12,26 +12,23 @@ import asyncio
 import logging
 import os
 from collections.abc import Callable, Iterable
-from pathlib import Path
+from dataclasses import dataclass
+from typing import Literal
 
 import msgspec
 
-from backloop.diff.highlight import highlight_file, highlight_text, line_count, warm_lexers
+from backloop.diff.highlight import highlight_file, line_count, warm_lexers
 from backloop.diff.model import FileDiff
 from backloop.diff.parse import FilePatch, blob_ids, build_file, split_raw_patch
 from backloop.diff.pool import highlight_in_worker
 from backloop.diff.resolve import Resolved, resolve
+from backloop.diff.worktree import WorkTree
+from backloop.git.operation import operation_in_progress
 from backloop.git.repo import GitError, Repo
-from backloop.git.untracked import complete_patch
-from backloop.protocol import ContextLine
 from backloop.viewspec import ViewSpec
-from backloop.worktree import WorkTree
 
 log = logging.getLogger(__name__)
 
-MAX_LOAD_LINES = 50_000
-"""A ``too_large`` file with more changed lines than this is not sent in full even when asked for: its rows alone
-would be a million elements (a 400,000-line file left a page building them for minutes)."""
 SYNC_HIGHLIGHT_LINES = 4_000
 """Up to this many new lines are highlighted before the push; more are pushed plain first."""
 BACKGROUND_BATCH_LINES = 3_000
@@ -40,31 +37,33 @@ PARSE_NOW_LINES = 5_000
 """Of a big change, files are parsed before the first push up to about this many lines; the rest are pushed as
 ``loading`` summaries (status and counts) and completed in the background, so a first snapshot is quick."""
 
-Listener = Callable[[Iterable[str]], None]
+
+@dataclass(frozen=True)
+class ViewNotice:
+    """What the person should know about the view as a whole: ``ok`` (nothing), a warning, or an error that keeps
+    it from being computed."""
+
+    level: Literal["ok", "warning", "error"]
+    message: str = ""
 
 
-_OPERATIONS = (
-    ("rebase-merge", "A rebase is in progress: HEAD is the commit it stopped at, not the tip of your branch"),
-    ("rebase-apply/applying", "A git am is in progress"),
-    ("rebase-apply", "A rebase is in progress: HEAD is the commit it stopped at, not the tip of your branch"),
-    ("MERGE_HEAD", "A merge is in progress"),
-    ("CHERRY_PICK_HEAD", "A cherry-pick is in progress"),
-    ("REVERT_HEAD", "A revert is in progress"),
-)
-"""Files in the git dir that mean an operation stopped halfway (at a conflict), and what to tell the person."""
+OK = ViewNotice("ok")
 
 
-class TooLargeToLoad(Exception):
-    """A ``load_file`` of a diff too large for any page to show."""
+@dataclass(frozen=True)
+class FilesChanged:
+    """These paths' FileDiffs were replaced or removed."""
 
-    def __init__(self, path: str, lines: int) -> None:
-        super().__init__(f"{path} has {lines:,} changed lines, more than a page can show ({MAX_LOAD_LINES:,}): "
-                         "open the file itself instead")
-        self.path = path
+    paths: tuple[str, ...]
 
 
-class ViewUnavailable(Exception):
-    pass
+@dataclass(frozen=True)
+class NoticeChanged:
+    notice: ViewNotice
+
+
+ViewEvent = FilesChanged | NoticeChanged
+Listener = Callable[[ViewEvent], None]
 
 
 def _take_lines(files: list[FileDiff], limit: int, size: Callable[[FileDiff], int]) -> list[FileDiff]:
@@ -88,11 +87,10 @@ class DiffView:
         self.files: dict[str, FileDiff] = {}
         self.patches: dict[str, FilePatch] = {}
         self.resolved: Resolved | None = None
-        self.operation: str | None = None
-        """A git operation left in progress (a rebase stopped at a conflict…), for the person."""
-        self.error: str | None = None
-        self.version = 0
+        self.notice = OK
         self.ready = asyncio.Event()
+        """Set once the first recompute is done (or failed): ``files`` and ``notice`` say something."""
+        self._operation: str | None = None
         self._listeners: list[Listener] = []
         self._worktree = WorkTree(repo, spec.context, spec.ws) if spec.live else None
         self._pending_paths: set[str] = set()
@@ -133,72 +131,50 @@ class DiffView:
                     elif paths:
                         await self._refresh_paths(paths)
                 except GitError as exc:
-                    self._fail(exc.message)
+                    self._set_notice(ViewNotice("error", exc.message))
                 except Exception as exc:  # a bug must not kill the view; say so and keep serving
                     log.exception("recomputing %s failed", self.spec)
-                    self._fail(f"internal error while computing the diff: {exc}")
+                    self._set_notice(ViewNotice("error", f"internal error while computing the diff: {exc}"))
                 self.ready.set()
         finally:
             for task in (self._highlight_task, self._warm_task):
                 if task:
                     task.cancel()
 
-    def _fail(self, message: str) -> None:
-        if self.error != message:
-            self.error = message
-            self._publish(["\0notice"])
-
-    def _publish(self, paths: Iterable[str]) -> None:
-        self.version += 1
-        changed = list(paths)
+    def _emit(self, event: ViewEvent) -> None:
         for listener in list(self._listeners):
-            listener(changed)
+            listener(event)
+
+    def _set_notice(self, notice: ViewNotice) -> None:
+        if notice != self.notice:
+            self.notice = notice
+            self._emit(NoticeChanged(notice))
 
     # ---- recomputes --------------------------------------------------------------------------------------
 
-    @property
-    def warning(self) -> str | None:
+    def _warning(self) -> ViewNotice:
         """What the person should know about this view, though it could be computed."""
-        parts = [p for p in (self.resolved.notice if self.resolved else None, self.operation) if p]
-        return " ".join(parts) or None
-
-    async def _operation(self) -> str | None:
-        if self.spec.since is None:  # commits and ranges do not change with the work tree
-            return None
-        label = next((text for name, text in _OPERATIONS if (self.repo.git_dir / name).exists()), None)
-        if label is None:
-            return None
-        out = await self.repo.run("ls-files", "-u", "-z")
-        conflicted = sorted({item.split("\t", 1)[1] for item in out.decode("utf-8", "replace").split("\0")
-                             if "\t" in item})
-        if not conflicted:
-            return f"{label}."
-        names = ", ".join(conflicted[:5]) + (", …" if len(conflicted) > 5 else "")
-        return f"{label}; {len(conflicted)} file{'s' if len(conflicted) > 1 else ''} with conflicts: {names}."
+        parts = [p for p in (self.resolved.notice if self.resolved else None, self._operation) if p]
+        return ViewNotice("warning", " ".join(parts)) if parts else OK
 
     async def _refresh_all(self) -> None:
         resolved = await resolve(self.repo, self.spec)
-        operation = await self._operation()
+        # (commits and ranges do not change with the work tree: no operation can leave them halfway)
+        operation = await operation_in_progress(self.repo) if self.spec.since is not None else None
         if self._worktree is not None:
             patches = await self._worktree.all_patches(resolved)
         else:
             out = await self.repo.diff(resolved.base, resolved.target, context=self.spec.context,
                                        ignore_ws=self.spec.ws)
             patches = await asyncio.to_thread(lambda: {p.path: p for p in split_raw_patch(out)})
-        notice_changed = (self.error is not None) or (self.resolved is None) or (
-            self.resolved.notice != resolved.notice or self.resolved.base_label != resolved.base_label
-            or self.resolved.target_label != resolved.target_label) or self.operation != operation
         self.resolved = resolved
-        self.operation = operation
-        self.error = None
-        changed = set(self.files) | set(patches)
-        await self._apply(patches, changed)
-        if notice_changed:
-            self._publish(["\0notice"])
+        self._operation = operation
+        await self._apply(patches, set(self.files) | set(patches))
+        self._set_notice(self._warning())
 
     async def _refresh_paths(self, paths: set[str]) -> None:
         resolved = self.resolved
-        if resolved is None or self.error is not None:
+        if resolved is None or self.notice.level == "error":
             self._pending_full = True
             self._wake.set()
             return
@@ -208,7 +184,7 @@ class DiffView:
         await self._apply(patches, scope)
 
     async def _apply(self, patches: dict[str, FilePatch], scope: Iterable[str]) -> None:
-        """Make ``files`` match ``patches`` for every path in ``scope``; publish what changed."""
+        """Make ``files`` match ``patches`` for every path in ``scope``; tell which files changed."""
         todo: list[FilePatch] = []
         changed: list[str] = []
         for path in scope:
@@ -233,7 +209,7 @@ class DiffView:
         for fd in fresh:
             self.files[fd.path] = fd
         if changed:
-            self._publish(changed)
+            self._emit(FilesChanged(tuple(changed)))
         if any(fd.loading or not fd.highlighted for fd in fresh):
             self._schedule_highlight()
 
@@ -287,7 +263,7 @@ class DiffView:
                     self.files[fd.path] = fd
                     published.append(fd.path)
             if published:
-                self._publish(published)
+                self._emit(FilesChanged(tuple(published)))
 
     def _blobs(self, path: str) -> tuple[str | None, str | None]:
         fp = self.patches.get(path)
@@ -308,65 +284,7 @@ class DiffView:
         except (GitError, ValueError):
             return None
 
-    # ---- on demand ---------------------------------------------------------------------------------------
-
-    def ordered(self) -> list[str]:
-        return sorted(self.files)
-
-    async def full_file(self, path: str) -> FileDiff:
-        """The complete diff of a ``too_large`` file (unhighlighted: too big for that). TooLargeToLoad past
-        MAX_LOAD_LINES changed lines: no page could show them."""
-        fp = self.patches.get(path)
-        if fp is None:
-            raise ViewUnavailable(f"{path!r} is not part of this diff")
-        shown = self.files.get(path)
-        if shown is not None and shown.additions + shown.deletions > MAX_LOAD_LINES:
-            raise TooLargeToLoad(path, shown.additions + shown.deletions)
-        fp = await asyncio.to_thread(complete_patch, self.repo.root, fp)
-        return await asyncio.to_thread(build_file, fp, full=True)
-
-    async def read_side(self, path: str, side: str) -> bytes:
-        """Bytes of the old or new side of a file of this diff."""
-        fp = self.patches.get(path)
-        resolved = self.resolved
-        if fp is None or resolved is None:
-            raise ViewUnavailable(f"{path!r} is not part of this diff")
-        if side == "old":
-            if fp.entry.status == "A":
-                raise ViewUnavailable(f"{path!r} has no old side (it was added)")
-            data = await self.repo.read_blob(f"{resolved.base}:{fp.entry.old_path}")
-        else:
-            if fp.entry.status == "D":
-                raise ViewUnavailable(f"{path!r} has no new side (it was deleted)")
-            data = await self._read_new(path, resolved)
-        if data is None:
-            raise ViewUnavailable(f"{path!r} could not be read")
-        return data
-
-    async def _read_new(self, path: str, resolved: Resolved) -> bytes | None:
-        if resolved.target.kind == "worktree":
-            full = (self.repo.root / path)
-            if Path(os.path.realpath(full)).is_relative_to(self.repo.root) and full.is_file():
-                return await asyncio.to_thread(full.read_bytes)
-            return None
-        if resolved.target.kind == "index":
-            return await self.repo.read_blob(f":{path}")
-        return await self.repo.read_blob(f"{resolved.target.commit}:{path}")
-
-    async def quote(self, path: str, side: str, start: int, end: int) -> list[str]:
-        """Lines ``start``..``end`` of one side of a file of this diff (what a comment is about)."""
-        lines = (await self.read_side(path, side)).decode("utf-8", "replace").splitlines()
-        if start > len(lines):
-            raise ViewUnavailable(f"{path} has no line {start} on the {side} side")
-        return lines[start - 1 : end]
-
-    async def expand(self, path: str, start: int, end: int) -> tuple[list[ContextLine], bool]:
-        """Lines ``start``..``end`` of the new side, highlighted, and whether the file ends there."""
-        data = await self.read_side(path, "new")
-        text = data.decode("utf-8", "replace")
-        lines = text.split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()
-        chosen = lines[start - 1 : end]
-        html = await asyncio.to_thread(highlight_text, path, chosen)
-        return [ContextLine(text=t, html=h) for t, h in zip(chosen, html, strict=True)], end >= len(lines)
+    @property
+    def loading(self) -> bool:
+        """Some files are still summaries that the background task is parsing."""
+        return any(fd.loading for fd in self.files.values())

@@ -1,4 +1,4 @@
-"""backloop.worktree on real repositories: which paths a live view learns to ignore, and untracked files shown as
+"""backloop.diff.worktree on real repositories: which paths a live view learns to ignore, and untracked files shown as
 ``git add`` would stage them.
 
 (The patches themselves are checked against git through the websocket in tests/web/test_live_index.py and
@@ -13,9 +13,9 @@ import pytest
 from backloop.diff.model import FileDiff
 from backloop.diff.parse import build_file
 from backloop.diff.resolve import resolve
+from backloop.diff.worktree import WorkTree
 from backloop.git.repo import GitError, Repo
 from backloop.viewspec import parse_view
-from backloop.worktree import WorkTree
 from tests.conftest import MakeRepo
 
 pytestmark = pytest.mark.anyio
