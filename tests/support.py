@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -127,3 +129,10 @@ def receive_until(ws: WebSocketTestSession, pred: Callable[[dict[str, Any]], boo
         if message["type"] == "<close>":
             raise AssertionError(f"socket closed while waiting: {message}")
         seen.append(message)
+
+
+def console_script(name: str) -> str | None:
+    """The installed console script ``name`` of the Python running the tests (a virtualenv's ``bin/``, which need
+    not be on PATH when the venv's python is run directly), else the one on PATH."""
+    beside = Path(sys.executable).with_name(name)
+    return str(beside) if os.access(beside, os.X_OK) else shutil.which(name)

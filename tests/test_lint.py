@@ -1,4 +1,4 @@
-"""ruff and mypy --strict are part of the suite: a change that breaks either fails the tests."""
+"""ruff, mypy --strict and the import layers are part of the suite: a change that breaks any fails the tests."""
 
 from __future__ import annotations
 
@@ -16,4 +16,11 @@ def test_ruff() -> None:
 
 def test_mypy_strict() -> None:
     result = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_import_layers() -> None:
+    """The layer contract in pyproject.toml ([tool.importlinter]): each layer imports only the ones below it."""
+    lint_imports = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(lint_imports), "--no-cache"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

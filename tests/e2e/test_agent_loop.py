@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from mcp import Client, StdioServerParameters
 from mcp.types import CallToolResult, TextContent
 
 from tests.e2e.conftest import EXPECT_TIMEOUT_MS, E2ERepo
+from tests.support import console_script
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Dialog, Page
@@ -53,9 +53,9 @@ class Agent:
 
 
 def mcp_params(repo: E2ERepo, state_dir: Path) -> StdioServerParameters:
-    command = shutil.which("backloop-mcp")
+    command = console_script("backloop-mcp")
     if command is None:
-        pytest.fail("backloop-mcp is not on PATH: install the package (pip install -e '.[test]')")
+        pytest.fail("backloop-mcp is not installed beside this Python or on PATH: pip install -e '.[test]'")
     env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
     env.update(BACKLOOP_STATE_DIR=str(state_dir), GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
     return StdioServerParameters(command=command, args=[], cwd=str(repo.root), env=env)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import MakeRepo
 from tests.real_server import Client, Message, client, start_server
-from tests.support import TIMEOUT_S
+from tests.support import TIMEOUT_S, console_script
 
 pytestmark = pytest.mark.anyio
 WRITERS = 3
@@ -61,7 +60,7 @@ class Writer:
 
 
 def mcp_params(repo: Path, state: Path) -> StdioServerParameters:
-    command = shutil.which("backloop-mcp")
+    command = console_script("backloop-mcp")
     args: list[str] = []
     if command is None:
         command, args = sys.executable, ["-m", "backloop", "mcp"]
