@@ -11,8 +11,10 @@ import sys
 import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
-from backloop.config import Settings, default_state_dir
+from backloop import agents
+from backloop.config import Settings, default_state_dir, host_name
 from backloop.diff.resolve import resolve
 from backloop.git.repo import GitError, Repo
 from backloop.review.listing import StoredReview, served, stored_reviews
@@ -21,13 +23,36 @@ from backloop.runtime import Runtime
 from backloop.viewspec import ViewError, ViewSpec, parse_view
 
 
-def _server_parser(prog: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description="Serve a live, GitHub-like review of a git repository's "
-                                                          "changes on 127.0.0.1 and print its URL.")
+class _Parser(argparse.ArgumentParser):
+    """A bad flag is one line on stderr, as every other error of ours (``backloop: ...``), and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"backloop: {message} (see {self.prog} --help)\n")
+
+
+def _port(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and int(text) <= 65535):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)")
+    return int(text)
+
+
+def _host_name(text: str) -> str:
+    try:
+        return host_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _server_parser(prog: str) -> _Parser:
+    parser = _Parser(prog=prog, description="Serve a live, GitHub-like review of a git repository's changes on "
+                                            "127.0.0.1 and print its URL.")
     parser.add_argument("--repo", default=".", help="the git repository to review (default: the current directory)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to bind (default 127.0.0.1; anything else exposes your code to the network)")
-    parser.add_argument("--port", type=int, default=0, help="port to bind (default: a free one)")
+    parser.add_argument("--port", type=_port, default=0, help="port to bind (default: a free one)")
+    parser.add_argument("--allow-host", metavar="NAME", type=_host_name, action="append", default=[],
+                        help="also answer pages asked for under this host name, with any port (a forwarded "
+                             "dev-container or codespace address); repeatable")
     parser.add_argument("--open", action="store_true", help="open the review in the default browser")
     spec = parser.add_mutually_exclusive_group()
     spec.add_argument("--since", help="review changes since REV, live (default: HEAD)")
@@ -53,7 +78,8 @@ async def run_server(args: argparse.Namespace) -> int:
     except (ViewError, GitError) as exc:
         print(f"backloop: {exc}", file=sys.stderr)
         return 2
-    runtime = Runtime(Settings(host=args.host, port=args.port, state_dir=default_state_dir()))
+    runtime = Runtime(Settings(host=args.host, port=args.port, state_dir=default_state_dir(),
+                               allow_hosts=tuple(dict.fromkeys(args.allow_host))))
     try:
         restored = await runtime.reviews.restore(repo.root)
         review = next((r for r in restored if r.view == spec and r.state == "open"), None)
@@ -80,9 +106,9 @@ async def run_server(args: argparse.Namespace) -> int:
     return 0
 
 
-def _list_parser(prog: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description="Print your reviews and their addresses, from your "
-                                                          "state directory (the web server lists no reviews).")
+def _list_parser(prog: str) -> _Parser:
+    parser = _Parser(prog=prog, description="Print your reviews and their addresses, from your state directory (the "
+                                            "web server lists no reviews).")
     parser.add_argument("--repo", help="only the reviews of this repository (any directory inside its work tree)")
     parser.add_argument("--json", action="store_true", help="print a JSON array, one object per review")
     return parser
@@ -115,9 +141,24 @@ async def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mcp_config_parser(prog: str) -> _Parser:
+    parser = _Parser(prog=prog, description="Print how to set up a coding agent with this install's MCP server "
+                                            "(backloop-mcp by its absolute path).")
+    parser.add_argument("--client", choices=agents.CLIENTS, default="json",
+                        help="claude (a command), codex (TOML), cursor or json (an mcpServers object); default json")
+    return parser
+
+
+async def run_mcp_config(args: argparse.Namespace) -> int:
+    found = agents.snippet(args.client)
+    print(f"backloop: {found.where}", file=sys.stderr)
+    print(found.text)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="backloop: %(levelname)s %(message)s")
-    parser = argparse.ArgumentParser(prog="backloop", description="Local code review with a live feedback loop.")
+    parser = _Parser(prog="backloop", description="Local code review with a live feedback loop.")
     sub = parser.add_subparsers(dest="command", required=True)
     server_parser = sub.add_parser("server", help="serve a live review of a repository",
                                    parents=[_server_parser("backloop server")], add_help=False)
@@ -125,6 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     list_parser = sub.add_parser("list", help="print your reviews and their addresses",
                                  parents=[_list_parser("backloop list")], add_help=False)
     list_parser.set_defaults(func=run_list)
+    config_parser = sub.add_parser("mcp-config", help="print how to set up a coding agent with this install",
+                                   parents=[_mcp_config_parser("backloop mcp-config")], add_help=False)
+    config_parser.set_defaults(func=run_mcp_config)
     sub.add_parser("mcp", help="run the MCP server on stdio (same as backloop-mcp)").set_defaults(func=None)
     args = parser.parse_args(argv)
     if args.command == "mcp":

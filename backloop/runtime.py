@@ -78,12 +78,14 @@ class Runtime:
                 sock = bind(self.settings.host, candidate)
                 break
             except OSError as exc:
+                where = f"{self.settings.host}:{candidate}" if candidate else self.settings.host
+                failure = OSError(exc.errno, f"cannot listen on {where}: {exc.strerror}")
                 if self.settings.port:
-                    raise OSError(exc.errno, f"cannot listen on {self.settings.host}:{candidate}: {exc.strerror}") \
-                        from None
-        assert sock is not None
+                    raise failure from None
+        if sock is None:  # not even a free port: the address itself cannot be bound
+            raise failure
         port: int = sock.getsockname()[1]
-        server = make_server(create_app(self.reviews, self.hub, self.settings.host, port))
+        server = make_server(create_app(self.reviews, self.hub, self.settings.host, port, self.settings.allow_hosts))
         server.on_signal = self.on_signal
         self._server = server
         self._task = asyncio.create_task(server.serve(sockets=[sock]))

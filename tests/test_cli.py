@@ -135,6 +135,72 @@ def test_port_in_use(make_repo: MakeRepo, tmp_path: Path) -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
 
 
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The single stderr line of a run that failed as a bad flag should: status 2, no traceback, nothing on stdout."""
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("backloop: ")
+    return lines[0]
+
+
+# "nonsense..invalid": glibc refuses an empty label before asking any DNS server, so the test sends
+# no query off the machine (nonsense.invalid fails the same way, after one).
+@pytest.mark.parametrize(("args", "message"), [
+    (("--port", "70000"), "backloop: argument --port: '70000' is not a port number (0-65535)"),
+    (("--port", "-1"), "backloop: argument --port: '-1' is not a port number (0-65535)"),
+    (("--port", "http"), "backloop: argument --port: 'http' is not a port number (0-65535)"),
+    (("--host", "nonsense..invalid"), "backloop: cannot listen on nonsense..invalid: not a known host name or address"),
+    (("--host", "nonsense..invalid", "--port", "8123"),
+     "backloop: cannot listen on nonsense..invalid:8123: not a known host name or address"),
+    (("--host", "\u00e9..x"), "backloop: cannot listen on \u00e9..x: not a valid host name or address"),
+    (("--host", "192.0.2.1"), "backloop: cannot listen on 192.0.2.1: not an address of this machine"),
+    (("--host", "192.0.2.1", "--port", "8123"), "backloop: cannot listen on 192.0.2.1:8123: not an address of this "
+                                                "machine"),
+    (("--allow-host", "devbox.test:8000"), "backloop: argument --allow-host: 'devbox.test:8000' is not a plain host "
+                                           "name"),
+    (("--allow-host", "https://devbox.test"), "backloop: argument --allow-host: 'https://devbox.test' is not a plain "
+                                              "host name"),
+    (("--allow-host", "*.devbox.test"), "backloop: argument --allow-host: '*.devbox.test' is not a plain host name"),
+    (("--allow-host", ""), "backloop: argument --allow-host: '' is not a plain host name"),
+    (("--bogus",), "backloop: unrecognized arguments: --bogus"),
+    (("--since", "HEAD", "--commit", "HEAD"), "backloop: argument --commit: not allowed with argument --since"),
+])
+def test_a_bad_flag_is_one_line_and_status_2(make_repo: MakeRepo, tmp_path: Path, args: tuple[str, ...],
+                                             message: str) -> None:
+    repo = make_repo({"a.txt": "a\n"})
+    assert one_line(run_cli(tmp_path, "server", "--repo", str(repo.root), *args)).startswith(message)
+
+
+def test_port_in_use_is_one_line(make_repo: MakeRepo, tmp_path: Path) -> None:
+    repo = make_repo({"a.txt": "a\n"})
+    with closing(socket.socket()) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_cli(tmp_path, "server", "--repo", str(repo.root), "--port", str(port))
+    assert one_line(result) == f"backloop: cannot listen on 127.0.0.1:{port}: the port is in use"
+
+
+def test_unusable_state_directory_is_one_line(make_repo: MakeRepo, tmp_path: Path) -> None:
+    repo = make_repo({"a.txt": "a\n"})
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("not a directory\n")
+    places = [in_the_way / "state"]  # cannot be created, even by root
+    if os.geteuid() != 0:  # root writes into read-only directories
+        read_only = tmp_path / "read-only"
+        read_only.mkdir(mode=0o500)
+        places.append(read_only / "state")
+    for place in places:
+        env = dict(_env(place), BACKLOOP_STATE_DIR=str(place))
+        result = subprocess.run([sys.executable, "-m", "backloop", "server", "--repo", str(repo.root)],
+                                capture_output=True, text=True, env=env, timeout=30, stdin=subprocess.DEVNULL,
+                                check=False)
+        line = one_line(result)
+        assert line.startswith(f"backloop: cannot open the state database {place / 'backloop.db'}: "), line
+
+
 @pytest.mark.parametrize(("flag", "message"), [
     ("--since=nope", "unknown since 'nope'"),
     ("--commit=HEAD", "the repository has no commits yet"),

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
+import textwrap
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
 import pytest
 
-from backloop import schema
-from backloop.cli import _list_parser, _server_parser
+from backloop import agents, schema
+from backloop.cli import _list_parser, _mcp_config_parser, _server_parser
 from backloop.protocol import ClientMessage, ServerMessage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,14 +30,15 @@ def _tags(union: object) -> set[str]:
 
 
 def _code_blocks(markdown: str) -> list[str]:
+    """Fenced blocks, also those indented in a list item (their indent removed)."""
     blocks: list[str] = []
     current: list[str] | None = None
     for line in markdown.splitlines():
-        if line.startswith("```"):
+        if line.lstrip().startswith("```"):
             if current is None:
                 current = []
             else:
-                blocks.append("\n".join(current))
+                blocks.append(textwrap.dedent("\n".join(current)))
                 current = None
         elif current is not None:
             current.append(line)
@@ -57,7 +61,8 @@ def _section(markdown: str, heading: str) -> str:
     return markdown[start:end if end >= 0 else None]
 
 
-@pytest.mark.parametrize(("command", "parser"), [("backloop server", _server_parser), ("backloop list", _list_parser)])
+@pytest.mark.parametrize(("command", "parser"), [("backloop server", _server_parser), ("backloop list", _list_parser),
+                                               ("backloop mcp-config", _mcp_config_parser)])
 def test_every_cli_flag_is_documented(command: str, parser: Callable[[str], argparse.ArgumentParser]) -> None:
     text = _section((ROOT / "docs" / "cli.md").read_text(), command)
     flags = {opt for action in parser("x")._actions for opt in action.option_strings if opt.startswith("--")}
@@ -66,11 +71,52 @@ def test_every_cli_flag_is_documented(command: str, parser: Callable[[str], argp
     assert not missing
 
 
+VENV_SETUP = "python3 -m venv .venv && .venv/bin/pip install -q -e "
+"""How the README's commands begin: a project virtualenv (a stock Debian or Ubuntu Python refuses a plain pip
+install, PEP 668), made on the first run and reused after."""
+
+
 def test_ci_runs_the_readme_test_command() -> None:
     readme = (ROOT / "README.md").read_text()
     blocks = _code_blocks(readme)
     test_commands = [b for b in blocks if "-m pytest" in b]
     assert len(test_commands) == 1
+    assert test_commands[0] == f"{VENV_SETUP}'.[test]' && .venv/bin/python -m pytest"
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert test_commands[0] in ci
     assert ci[-1] == test_commands[0]
+
+
+def test_the_readme_run_command_is_one_line_in_the_virtualenv() -> None:
+    blocks = _code_blocks((ROOT / "README.md").read_text())
+    run = [b for b in blocks if b.startswith("python3 -m venv") and "pytest" not in b]
+    assert run == [f"{VENV_SETUP}. && .venv/bin/backloop server"]
+
+
+def test_no_command_installs_outside_a_virtualenv() -> None:
+    ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if not line.lstrip().startswith("#")]
+    commands = [*ci, *(b for doc in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]
+                       for b in _code_blocks(doc.read_text()))]
+    for bad in (re.compile(r"(?<![/\w])pip3? install"), re.compile(r"python3? -m pip")):
+        assert not [c for c in commands if bad.search(c)], bad.pattern
+
+
+def test_the_published_package_is_named_only_as_a_future() -> None:
+    """``uvx --from backloop`` installs another, older project from PyPI today: every mention says so."""
+    for doc in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
+        for paragraph in doc.read_text().split("\n\n"):
+            flat = " ".join(paragraph.split())
+            if "uvx --from backloop" in flat:
+                assert "once backloop is published" in flat.lower(), (doc.name, flat)
+
+
+def test_the_readme_agent_snippets_are_what_mcp_config_prints() -> None:
+    """The README's examples, with a placeholder path, in each client's own format."""
+    command = ["/abs/path/to/backloop/.venv/bin/backloop-mcp"]
+    blocks = _code_blocks((ROOT / "README.md").read_text())
+    assert agents.snippet("claude", command).text in blocks
+    toml = [tomllib.loads(b) for b in blocks if b.startswith("[mcp_servers.")]
+    assert toml == [tomllib.loads(agents.snippet("codex", command).text)]
+    configs = [json.loads(b) for b in blocks if b.startswith('{"mcpServers"')]
+    assert configs == [json.loads(agents.snippet("json", command).text)]
+    assert json.loads(agents.snippet("cursor", command).text) == configs[0]

@@ -17,7 +17,7 @@ from mcp.server.stdio import stdio_server
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
-from backloop.config import Settings, default_state_dir
+from backloop.config import Settings, allow_hosts_from_env, default_state_dir
 from backloop.git.repo import GitError, Repo
 from backloop.mcp import tools
 from backloop.mcp.handshake import INSTRUCTIONS, SERVER_NAME
@@ -141,7 +141,7 @@ def _handle(session: ServerSession, request_id: object) -> tuple[int, str]:
 def settings_from_env() -> Settings:
     port = os.environ.get("BACKLOOP_PORT", "")
     return Settings(host=os.environ.get("BACKLOOP_HOST", "127.0.0.1"), port=int(port) if port.isdigit() else 0,
-                    state_dir=default_state_dir())
+                    state_dir=default_state_dir(), allow_hosts=allow_hosts_from_env())
 
 
 async def serve_stdio(settings: Settings, cwd: Path, wire: Wire | None = None) -> None:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import html
 import mimetypes
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
@@ -25,7 +25,7 @@ from backloop.hub import Hub
 from backloop.review.session import Review, Reviews
 from backloop.viewspec import ViewError, parse_view
 from backloop.web.assets import IMMUTABLE, PREFIX, Assets, Versioned
-from backloop.web.security import RAW_CSP, SecurityMiddleware, allowed_hosts
+from backloop.web.security import LOOPBACK_NAMES, RAW_CSP, SecurityMiddleware, allowed_hosts, split_host
 from backloop.web.ws import review_socket
 
 IMAGE_TYPES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".ico"})
@@ -69,18 +69,22 @@ def summary(review: Review) -> dict[str, object]:
             "threads": len(comments), "open_threads": sum(c.state == "open" for c in comments)}
 
 
-def create_app(reviews: Reviews, hub: Hub, host: str, port: int) -> Starlette:
+def create_app(reviews: Reviews, hub: Hub, host: str, port: int, allow_hosts: Iterable[str] = ()) -> Starlette:
+    """``allow_hosts``: further host names the app answers to (``--allow-host``), see web/security.py."""
     static = frontend_dir()
     assets = Assets(static)
-    printed = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    """The address the server prints, as a Host header."""
+    printed = f"[{host}]" if ":" in host else host
+    """The name the server prints, as in a Host header."""
 
     def elsewhere(request: Request) -> Response | None:
         """A page asked for under another loopback name (``localhost`` for ``127.0.0.1``) is sent to the printed
-        address: a browser keeps what it knows of reviews per origin (the index page's list), so it keeps one."""
-        if host not in LOOPBACK_HOSTS or request.headers.get("host") == printed:
+        name: a browser keeps what it knows of reviews per origin (the index page's list), so it keeps one. The
+        port stays the one asked for, which is another than ours behind a forwarded port (``ssh -L``)."""
+        asked = split_host(request.headers.get("host", ""))
+        if host not in LOOPBACK_HOSTS or asked is None or asked[0] not in LOOPBACK_NAMES or asked[0] == printed:
             return None
-        return RedirectResponse(str(request.url.replace(netloc=printed)), status_code=307, headers=NO_STORE)
+        netloc = printed if asked[1] is None else f"{printed}:{asked[1]}"
+        return RedirectResponse(str(request.url.replace(netloc=netloc)), status_code=307, headers=NO_STORE)
 
     def review_or_404(request: Request) -> Review | HTMLResponse:
         review = reviews.get(request.path_params["review_id"])
@@ -169,6 +173,6 @@ def create_app(reviews: Reviews, hub: Hub, host: str, port: int) -> Starlette:
     ]
     return Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityMiddleware, hosts=allowed_hosts(host, port))],
+        middleware=[Middleware(SecurityMiddleware, hosts=allowed_hosts(host, port), names=allow_hosts)],
         lifespan=lifespan,
     )

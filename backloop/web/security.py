@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from starlette.datastructures import Headers
@@ -18,6 +19,16 @@ RAW_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbo
 """For raw file bytes: even if a browser renders one as a document, nothing in it can run."""
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]"})
+"""The loopback names as they appear in a Host header."""
+_AUTHORITY = re.compile(r"(\[[0-9a-f:.]+\]|[^\[\]:/?#@\s]+)(?::([0-9]{1,5}))?")
+_ORIGIN = re.compile(r"https?://(.+)")
+
+
+def split_host(value: str) -> tuple[str, str | None] | None:
+    """A Host header, or an origin's host part, as (name in lower case, port or None); None if it is neither."""
+    match = _AUTHORITY.fullmatch(value.lower())
+    return (match[1], match[2]) if match else None
 
 
 def allowed_hosts(host: str, port: int) -> frozenset[str]:
@@ -26,12 +37,20 @@ def allowed_hosts(host: str, port: int) -> frozenset[str]:
 
 
 class SecurityMiddleware:
-    """Refuses requests whose Host is not ours and cross-origin websockets / state-changing requests."""
+    """Refuses requests whose Host is not ours and cross-origin websockets / state-changing requests.
 
-    def __init__(self, app: ASGIApp, hosts: Iterable[str]) -> None:
+    Ours: the printed address (``hosts``, exact), a loopback name with any port (a port forwarded to ours, as by
+    ``ssh -L OTHER:127.0.0.1:PORT``, arrives with the browser's port; no browser sends a loopback name to our socket
+    otherwise), and the ``names`` the person allowed (``--allow-host``), with any port or none. A same-origin
+    request carries an Origin that is ours too: the printed one, the very address the request was sent to (through
+    a forwarder), or one under an allowed name (http or https: a forwarding proxy may end TLS and rewrite Host). A
+    page of another local server (``http://127.0.0.1:OTHER`` sending to our port) stays cross-origin."""
+
+    def __init__(self, app: ASGIApp, hosts: Iterable[str], names: Iterable[str] = ()) -> None:
         self.app = app
         self.hosts = frozenset(hosts)
         self.origins = frozenset(f"http://{h}" for h in self.hosts)
+        self.names = frozenset(names)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -66,19 +85,35 @@ class SecurityMiddleware:
 
         await self.app(scope, receive, send_with_headers)
 
+    def _host_allowed(self, host: str) -> bool:
+        if host in self.hosts:
+            return True
+        parts = split_host(host)
+        if parts is None:
+            return False
+        name, port = parts
+        return (name in LOOPBACK_NAMES and port is not None) or name in self.names
+
+    def _origin_allowed(self, origin: str, host: str) -> bool:
+        if origin in self.origins or origin == f"http://{host}":
+            return True
+        match = _ORIGIN.fullmatch(origin)
+        parts = split_host(match[1]) if match else None
+        return parts is not None and parts[0] in self.names
+
     def _refusal(self, scope: Scope, headers: Headers) -> str | None:
         host = headers.get("host", "")
-        if host not in self.hosts:
+        if not self._host_allowed(host):
             return f"Host {host!r} is not allowed: backloop only answers to its loopback address"
         origin = headers.get("origin")
         if scope["type"] == "websocket":
             # Browsers always send Origin on websockets; other clients (editor plugins, TUIs) need not.
-            if origin is not None and origin not in self.origins:
+            if origin is not None and not self._origin_allowed(origin, host):
                 return f"Origin {origin!r} may not open a websocket here"
         elif scope["method"] not in _SAFE_METHODS:
             fetch_site = headers.get("sec-fetch-site")
             if origin is None and fetch_site not in (None, "same-origin", "none"):
                 return "cross-site request refused"
-            if origin is not None and origin not in self.origins:
+            if origin is not None and not self._origin_allowed(origin, host):
                 return f"Origin {origin!r} may not change anything here"
         return None

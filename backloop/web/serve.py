@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import signal
 import socket
 from collections.abc import Callable, Iterator
@@ -15,8 +16,22 @@ MAX_CLIENT_FRAME = 4 * 1024 * 1024
 """Larger client frames are refused by the server with close code 1009."""
 
 
+def _reason(exc: OSError) -> str:
+    """What a person can act on, for the errors a mistyped --host or --port gives."""
+    if isinstance(exc, socket.gaierror):
+        return f"not a known host name or address ({exc.strerror})"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return "not an address of this machine"
+    if exc.errno == errno.EADDRINUSE:
+        return "the port is in use"
+    return exc.strerror or str(exc)
+
+
 def bind(host: str, port: int) -> socket.socket:
-    """A listening socket on host:port (port 0: a free one). Raises OSError with the reason when it fails."""
+    """A listening socket on host:port (port 0: a free one). Raises OSError with the reason as its strerror when
+    it fails."""
+    if not 0 <= port <= 65535:
+        raise OSError(errno.EINVAL, f"{port} is not a port number (0-65535)")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on accepted sockets whose proto says TCP. Without it,
     # Nagle holds back each response's second write until the client's delayed ACK (~40 ms per request on a
@@ -25,9 +40,12 @@ def bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
-    except OSError:
+    except OSError as exc:
         sock.close()
-        raise
+        raise OSError(exc.errno, _reason(exc)) from None
+    except (ValueError, TypeError):  # what the socket module raises for a host it cannot encode (NUL, bad IDNA)
+        sock.close()
+        raise OSError(errno.EINVAL, "not a valid host name or address") from None
     sock.listen(128)
     sock.setblocking(False)
     return sock

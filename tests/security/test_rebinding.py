@@ -32,8 +32,8 @@ def foreign_hosts(port: int) -> list[str]:
     return [
         f"evil.example:{port}",  # the rebinding attack itself
         "evil.example",
-        f"127.0.0.1:{port + 1}",  # another port: another server's name
         "127.0.0.1",  # no port: not what a browser sends for our URL
+        f"127.0.0.1:{port + 1}.evil.example",
         f"127.0.0.2:{port}",
         f"localhost.evil.example:{port}",
         f"127.0.0.1.evil.example:{port}",
@@ -95,6 +95,18 @@ def test_loopback_hosts_are_served(server: Backloop) -> None:
             moved = host != server.host and (path == "/" or "/view?" in path)
             assert status == (307 if moved else 200), (host, path, body[:200])
     assert upgrade(server, server.host).startswith(b"HTTP/1.1 101")
+
+
+def test_forwarded_loopback_ports_are_served(server: Backloop) -> None:
+    """A loopback name with another port reaches us only through a forward to our port (``ssh -L OTHER:127.0.0.1:
+    PORT``): served, and a page there is same-origin with itself; a page of another local port is not."""
+    other = server.port + 1
+    for path in page_paths(server):
+        status, body = http_get(server, path, f"127.0.0.1:{other}")
+        assert status == 200, (path, body[:200])
+    assert upgrade(server, f"127.0.0.1:{other}", f"http://127.0.0.1:{other}").startswith(b"HTTP/1.1 101")
+    assert upgrade(server, f"127.0.0.1:{other}", f"http://127.0.0.1:{other + 1}").startswith(b"HTTP/1.1 403")
+    assert upgrade(server, server.host, f"http://127.0.0.1:{other}").startswith(b"HTTP/1.1 403")
 
 
 def test_foreign_host_is_refused_over_http(server: Backloop) -> None:

@@ -66,7 +66,7 @@ def test_error_pages_escape_what_they_echo(make_repo: MakeRepo, served: Served) 
     assert "<script>alert" not in response.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
 
 
-@pytest.mark.parametrize("host", ["evil.example", f"evil.example:{PORT}", "127.0.0.1", "127.0.0.1:1",
+@pytest.mark.parametrize("host", ["evil.example", f"evil.example:{PORT}", "127.0.0.1", "127.0.0.1:1.evil.example",
                                   f"127.0.0.2:{PORT}", f"localhost.evil.example:{PORT}", f"[::2]:{PORT}", ""])
 def test_foreign_host_is_refused(make_repo: MakeRepo, served: Served, host: str) -> None:
     review = served.review(make_repo({"a.txt": "a\n"}).root)

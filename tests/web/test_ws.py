@@ -178,7 +178,7 @@ def test_foreign_origin_is_refused(make_repo: MakeRepo, served: Served) -> None:
 
 def test_foreign_host_is_refused(make_repo: MakeRepo, served: Served) -> None:
     review = served.review(make_repo({"a": "a\n"}).root)
-    for host in ("evil.example:47123", "127.0.0.1:1", "127.0.0.1", "localhost.evil.example:47123"):
+    for host in ("evil.example:47123", "127.0.0.2:47123", "127.0.0.1", "localhost.evil.example:47123"):
         with pytest.raises(WebSocketDisconnect) as info, served.ws(review.id, LIVE, headers={"host": host}):
             pass
         assert info.value.code == 4403, host
