@@ -10,9 +10,9 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from backloop.hub import Hub
 from backloop.review.session import Reviews
 from backloop.review.store import Store
+from backloop.runtime import wire_live
 from backloop.web.app import create_app
 from backloop.web.security import split_host
 from tests.conftest import MakeRepo
@@ -27,7 +27,7 @@ def allowing(tmp_path: Path) -> Iterator[Served]:
     """The app as ``backloop server --allow-host devbox.test`` serves it."""
     store = Store(tmp_path / "state" / "backloop.db")
     reviews = Reviews(store)
-    app = create_app(reviews, Hub(reviews), "127.0.0.1", PORT, (ALLOWED,))
+    app = create_app(reviews, wire_live(reviews), "127.0.0.1", PORT, (ALLOWED,))
     try:
         with TestClient(app, base_url=BASE_URL) as client:
             yield Served(client, reviews)
