@@ -63,6 +63,19 @@ class GitRepo:
         return self.git("rev-parse", "--verify", f"{rev}^{{commit}}").strip()
 
 
+def init_repo(root: Path, files: Mapping[str, str | bytes] | None = None) -> GitRepo:
+    """A new git repository (branch ``main``) at ``root``; when ``files`` is given they are written and committed as
+    its first commit."""
+    root.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    repo = GitRepo(root.resolve())
+    if files:
+        for rel, data in files.items():
+            repo.write(rel, data)
+        repo.commit("initial")
+    return repo
+
+
 def git_env(global_config: Path | str = os.devnull) -> dict[str, str]:
     env = dict(os.environ)
     env.update(GIT_CONFIG_GLOBAL=str(global_config), GIT_CONFIG_NOSYSTEM="1")

@@ -35,8 +35,8 @@ from backloop.review.model import Comment
 from backloop.review.store import Entry, threads
 from backloop.review.store import _entry as entry_of_row
 from backloop.web.serve import MAX_CLIENT_FRAME
-from tests.security.conftest import Backloop, Client, Message, init_repo, send_oversized_frame
-from tests.support import GitRepo
+from tests.security.conftest import Backloop, Client, Message, send_oversized_frame
+from tests.support import GitRepo, init_repo
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 DIFF_PATH = "a.txt"

@@ -21,7 +21,8 @@ from backloop.protocol import CLOSE_UNKNOWN_REVIEW
 from backloop.review.session import Reviews, new_id
 from backloop.review.store import Store
 from backloop.viewspec import parse_view
-from tests.security.conftest import LIVE_QUERY, Backloop, Closed, Message, init_repo, raw_http, without_date
+from tests.security.conftest import LIVE_QUERY, Backloop, Closed, Message, raw_http, without_date
+from tests.support import init_repo
 
 MIN_RANDOM_BITS = 64
 IDS_FROM_REVIEWS = 200
