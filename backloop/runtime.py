@@ -37,7 +37,7 @@ def _freeze_startup_heap() -> None:
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store = Store(settings.state_dir / "backloop.db")
+        self.store = Store(settings.database)
         self.reviews = Reviews(self.store)
         self.hub = Hub(self.reviews)
         self.port: int | None = None

@@ -22,6 +22,8 @@ from backloop.viewspec import ViewSpec, parse_view
 from backloop.worktree import WorkTree
 
 GIT_IDENTITY = ("-c", "user.name=t", "-c", "user.email=t@t")
+LIVE_QUERY = "since=HEAD&live=true"
+"""The query of the default view: the changes since HEAD, live."""
 TIMEOUT_S = 20.0
 """How long a test waits for a condition (generous: the machine may be busy; passing tests never wait it out)."""
 

@@ -22,6 +22,7 @@ from typing import IO, Any
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from backloop.config import DATABASE
 from tests.conftest import MakeRepo
 
 URL = re.compile(r"^http://127\.0\.0\.1:(\d+)/review/([0-9a-f]{24})/view\?(.+)$")
@@ -210,7 +211,7 @@ def test_signal_stops_the_server_cleanly_within_two_seconds_with_an_open_websock
     assert elapsed < STOP_BOUND_S, f"{sig.name} took {elapsed:.2f} s"
     assert code == 0
     assert "Traceback" not in stderr, stderr
-    assert not (tmp_path / "state" / "backloop.db-wal").exists()  # the store was closed
+    assert not (tmp_path / "state" / f"{DATABASE}-wal").exists()  # the store was closed
 
 
 # ---- backloop list -----------------------------------------------------------------------------------------------

@@ -23,11 +23,10 @@ from backloop.runtime import Runtime
 from backloop.viewspec import parse_view
 from backloop.web.app import create_app
 from tests.conftest import MakeRepo
-from tests.support import TIMEOUT_S, GitRepo, receive, receive_until
+from tests.support import LIVE_QUERY, TIMEOUT_S, GitRepo, receive, receive_until
 
 PORT = 49123
 """The port the app believes it is served on (TestClient opens no socket)."""
-LIVE = "since=HEAD&live=true"
 Message = dict[str, Any]
 T = TypeVar("T")
 
@@ -113,7 +112,7 @@ class Env:
     def store(self) -> Store:
         return self.runtime.store
 
-    def connect(self, query: str = LIVE) -> WebSocketTestSession:
+    def connect(self, query: str = LIVE_QUERY) -> WebSocketTestSession:
         return self.client.websocket_connect(f"ws://127.0.0.1:{PORT}/review/{self.review.id}/ws?{query}")
 
     def call(self, fn: Callable[[], Any]) -> Any:

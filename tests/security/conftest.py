@@ -22,9 +22,8 @@ from websockets.typing import Origin
 
 from backloop.protocol import ServerMessage
 from tests.real_server import RealServer, servers
-from tests.support import TIMEOUT_S
+from tests.support import LIVE_QUERY, TIMEOUT_S
 
-LIVE_QUERY = "since=HEAD&live=true"
 Message = dict[str, Any]
 _server_messages = msgspec.json.Decoder(ServerMessage)
 

@@ -20,7 +20,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from backloop.config import DATABASE
 from backloop.protocol import (
+    CLOSE_BAD_VIEW,
+    CLOSE_FORBIDDEN,
+    CLOSE_UNKNOWN_REVIEW,
     ClientMessage,
     CommentMsg,
     Expand,
@@ -316,7 +320,7 @@ def check_error(message: Message, code: str | None) -> None:
 def test_documented_codes_are_found() -> None:
     """The premise: the fuzzer checks against the tables in docs/protocol.md."""
     assert {"invalid_json", "unknown_type", "invalid_message", "binary_frame", "not_in_diff"} <= ERROR_CODES
-    assert {1009, 4400, 4403, 4404} <= CLOSE_CODES
+    assert {1009, CLOSE_BAD_VIEW, CLOSE_FORBIDDEN, CLOSE_UNKNOWN_REVIEW} <= CLOSE_CODES
 
 
 def test_fuzzed_frames_get_documented_answers(target: Target) -> None:
@@ -440,7 +444,7 @@ def unexpected_errors(output: list[str]) -> list[str]:
 def assert_store_consistent(target: Target) -> None:
     """Every stored entry was acknowledged (or is an approval's note) and every acknowledged one is stored; each
     thread is a well-formed protocol Comment; the page's snapshot shows exactly the stored threads."""
-    db = sqlite3.connect(f"file:{target.server.state_dir / 'backloop.db'}?mode=ro", uri=True)
+    db = sqlite3.connect(f"file:{target.server.state_dir / DATABASE}?mode=ro", uri=True)
     try:
         entries = [entry_of_row(r) for r in db.execute(
             "SELECT seq, id, review_id, kind, parent_id, author, path, side, line, end_line, quoted, body, state, "

@@ -13,8 +13,8 @@ from collections.abc import Callable
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from tests.security.conftest import LIVE_QUERY, Backloop, raw_http
-from tests.support import TIMEOUT_S, init_repo
+from tests.security.conftest import Backloop, raw_http
+from tests.support import LIVE_QUERY, TIMEOUT_S, init_repo
 
 WS_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 

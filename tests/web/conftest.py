@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import pytest
 from starlette.testclient import TestClient, WebSocketTestSession
 
+from backloop.config import DATABASE
 from backloop.git.repo import Repo
 from backloop.hub import Hub
 from backloop.review.session import Review, Reviews
@@ -51,7 +52,7 @@ class Served:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    store = Store(tmp_path / "state" / "backloop.db")
+    store = Store(tmp_path / "state" / DATABASE)
     reviews = Reviews(store)
     hub = Hub(reviews)
     app = create_app(reviews, hub, "127.0.0.1", PORT)

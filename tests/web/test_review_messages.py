@@ -17,10 +17,9 @@ from backloop.review.store import Store
 from backloop.viewspec import parse_view
 from backloop.web.app import create_app
 from tests.conftest import MakeRepo
-from tests.support import GitRepo, receive, receive_until
+from tests.support import LIVE_QUERY, GitRepo, receive, receive_until
 
 PORT = 48123
-LIVE = "since=HEAD&live=true"
 
 
 @dataclass
@@ -30,7 +29,7 @@ class Env:
     review: Review
     repo: GitRepo
 
-    def connect(self, query: str = LIVE) -> WebSocketTestSession:
+    def connect(self, query: str = LIVE_QUERY) -> WebSocketTestSession:
         return self.client.websocket_connect(f"ws://127.0.0.1:{PORT}/review/{self.review.id}/ws?{query}")
 
 

@@ -8,9 +8,8 @@ import pytest
 
 from backloop.web.security import PAGE_CSP, RAW_CSP, allowed_hosts
 from tests.conftest import MakeRepo
+from tests.support import LIVE_QUERY
 from tests.web.conftest import PORT, Served
-
-LIVE_QUERY = "since=HEAD&live=true"
 
 
 def _csp_directives(header: str) -> dict[str, list[str]]:

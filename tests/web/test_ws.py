@@ -15,7 +15,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from backloop.diff.parse import MAX_RENDER_LINES
 from backloop.live import MAX_LOAD_LINES
-from backloop.protocol import CLOSE_BAD_VIEW, CLOSE_UNKNOWN_REVIEW, PROTOCOL_VERSION
+from backloop.protocol import CLOSE_BAD_VIEW, CLOSE_FORBIDDEN, CLOSE_UNKNOWN_REVIEW, PROTOCOL_VERSION
 from tests.conftest import MakeRepo
 from tests.diff.test_highlight import plain
 from tests.diff.test_parse import big_text, conflicted_repo
@@ -171,7 +171,7 @@ def test_foreign_origin_is_refused(make_repo: MakeRepo, served: Served) -> None:
     for origin in ("http://evil.example", "http://127.0.0.1:1", "null", "https://127.0.0.1:47123"):
         with pytest.raises(WebSocketDisconnect) as info, served.ws(review.id, LIVE, headers={"origin": origin}):
             pass
-        assert info.value.code == 4403, origin
+        assert info.value.code == CLOSE_FORBIDDEN, origin
     with served.ws(review.id, LIVE, headers={"origin": "http://localhost:47123"}) as ws:
         start(ws)
 
@@ -181,7 +181,7 @@ def test_foreign_host_is_refused(make_repo: MakeRepo, served: Served) -> None:
     for host in ("evil.example:47123", "127.0.0.1:1", "127.0.0.1", "localhost.evil.example:47123"):
         with pytest.raises(WebSocketDisconnect) as info, served.ws(review.id, LIVE, headers={"host": host}):
             pass
-        assert info.value.code == 4403, host
+        assert info.value.code == CLOSE_FORBIDDEN, host
 
 
 # ---- client messages -------------------------------------------------------------------------------------------
