@@ -1,7 +1,7 @@
 """A real ``python -m backloop server`` process on a real loopback socket, started from this checkout with its
-state in a given directory: the one way the e2e, security, fault and load suites start theirs. Also websocket
-clients (the ``websockets`` library) that apply what they are sent the way a page does, for the fault and load
-suites."""
+state in a given directory: the one way the e2e, security, fault and load suites start theirs. The parameters for
+a real ``backloop-mcp`` process under the SDK's stdio client. Also websocket clients (the ``websockets`` library)
+that apply what they are sent the way a page does, for the fault and load suites."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ import json
 import os
 import queue
 import re
+import shutil
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -26,11 +27,15 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.support import TIMEOUT_S
 
+if TYPE_CHECKING:
+    from mcp import StdioServerParameters
+
 ROOT = Path(__file__).resolve().parent.parent
 """The checkout the servers run from."""
 START_TIMEOUT_S = 60.0
 URL_RE = re.compile(r"http://127\.0\.0\.1:(\d+)/review/([^/\s]+)/view\?\S*")
 """The review URL a server prints once it listens."""
+SERVER_COMMAND = ("-m", "backloop", "server")
 Message = dict[str, Any]
 
 
@@ -46,12 +51,14 @@ class RealServer:
     reader: threading.Thread
 
     @classmethod
-    def launch(cls, repo: Path, state_dir: Path, *args: str, port: int = 0) -> Self:
-        """Start ``python -m backloop server --repo REPO --port PORT ARGS`` and wait for the review URL it prints."""
+    def launch(cls, repo: Path, state_dir: Path, *args: str, port: int = 0,
+               command: Sequence[str] = SERVER_COMMAND) -> Self:
+        """Start ``python COMMAND --repo REPO --port PORT ARGS`` (COMMAND: ``-m backloop server``) and wait for the
+        review URL it prints."""
         env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", BACKLOOP_STATE_DIR=str(state_dir),
                    GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
         process = subprocess.Popen(
-            [sys.executable, "-m", "backloop", "server", "--repo", str(repo), "--port", str(port), *args],
+            [sys.executable, *command, "--repo", str(repo), "--port", str(port), *args],
             cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         output: list[str] = []
@@ -155,6 +162,20 @@ async def running_server(repo: Path, state: Path, *args: str) -> AsyncIterator[R
         yield server
     finally:
         await asyncio.to_thread(server.stop)
+
+
+def mcp_params(repo: Path, state_dir: Path) -> StdioServerParameters:
+    """The installed ``backloop-mcp`` console script (the one beside this Python, else the one on PATH) in ``repo``
+    with its state in ``state_dir``, and nothing else of this environment."""
+    from mcp import StdioServerParameters
+
+    here = Path(sys.executable).parent
+    command = shutil.which("backloop-mcp", path=os.pathsep.join([str(here), os.environ.get("PATH", "")]))
+    if command is None:
+        raise AssertionError("backloop-mcp is not installed: pip install -e '.[test]'")
+    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
+    env.update(BACKLOOP_STATE_DIR=str(state_dir), GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
+    return StdioServerParameters(command=command, args=[], cwd=str(repo), env=env)
 
 
 @dataclass

@@ -6,9 +6,7 @@ page from the test's thread while ``await_comments`` blocks.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -18,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
-from mcp import Client, StdioServerParameters
+from mcp import Client
 from mcp.types import CallToolResult, TextContent
 
 from tests.e2e.conftest import EXPECT_TIMEOUT_MS
+from tests.real_server import mcp_params
 from tests.support import GitRepo
 
 if TYPE_CHECKING:
@@ -53,19 +52,10 @@ class Agent:
         return self.portal.start_task_soon(lambda: self.client.call_tool(name, args))
 
 
-def mcp_params(repo: GitRepo, state_dir: Path) -> StdioServerParameters:
-    command = shutil.which("backloop-mcp")
-    if command is None:
-        pytest.fail("backloop-mcp is not on PATH: install the package (pip install -e '.[test]')")
-    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
-    env.update(BACKLOOP_STATE_DIR=str(state_dir), GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
-    return StdioServerParameters(command=command, args=[], cwd=str(repo.root), env=env)
-
-
 @contextmanager
 def agent_session(repo: GitRepo, state_dir: Path) -> Iterator[Agent]:
     with start_blocking_portal() as portal, portal.wrap_async_context_manager(
-        Client(mcp_params(repo, state_dir), mode="legacy", read_timeout_seconds=CALL_TIMEOUT_S)
+        Client(mcp_params(repo.root, state_dir), mode="legacy", read_timeout_seconds=CALL_TIMEOUT_S)
     ) as client:
         yield Agent(portal, client)
 
@@ -194,7 +184,7 @@ def test_restart_keeps_the_review_and_undelivered_comments(repo: GitRepo, page: 
 
 
 def test_process_exits_when_stdio_closes(repo: GitRepo, tmp_path: Path) -> None:
-    params = mcp_params(repo, tmp_path / "state")
+    params = mcp_params(repo.root, tmp_path / "state")
     process = subprocess.Popen([params.command], cwd=params.cwd, env=params.env, stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert process.stdin is not None and process.stdout is not None

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import shutil
-import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,11 +14,10 @@ from pathlib import Path
 
 import pytest
 from mcp import Client as McpClient
-from mcp import StdioServerParameters
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import MakeRepo
-from tests.real_server import Client, Message, RealServer, client
+from tests.real_server import Client, Message, RealServer, client, mcp_params
 from tests.support import TIMEOUT_S
 
 pytestmark = pytest.mark.anyio
@@ -58,16 +54,6 @@ class Writer:
                 if total() >= KILL_AFTER:
                     enough.set()
         self.acked = {cid: a["id"] for cid, a in ws.answers.items() if a["type"] == "ack"}
-
-
-def mcp_params(repo: Path, state: Path) -> StdioServerParameters:
-    command = shutil.which("backloop-mcp")
-    args: list[str] = []
-    if command is None:
-        command, args = sys.executable, ["-m", "backloop", "mcp"]
-    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
-    env.update(BACKLOOP_STATE_DIR=str(state), GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
-    return StdioServerParameters(command=command, args=args, cwd=str(repo), env=env)
 
 
 async def test_kill_9_while_comments_are_posted(make_repo: MakeRepo, tmp_path: Path) -> None:
