@@ -1,4 +1,5 @@
-"""Helpers shared by the backend tests: real temp git repositories and the real diff pipeline."""
+"""Helpers shared by the backend tests: real temp git repositories, the real diff pipeline, and the web app served
+through Starlette's TestClient."""
 
 from __future__ import annotations
 
@@ -11,14 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from starlette.testclient import WebSocketTestSession
+from starlette.testclient import TestClient, WebSocketTestSession
 
 from backloop.diff.model import FileDiff
 from backloop.diff.parse import build_file, split_raw_patch
 from backloop.diff.resolve import resolve
 from backloop.git.repo import Repo
 from backloop.git.untracked import complete_patch
+from backloop.hub import Hub
+from backloop.review.session import Review, Reviews
 from backloop.viewspec import ViewSpec, parse_view
+from backloop.web.app import create_app
 from backloop.worktree import WorkTree
 
 GIT_IDENTITY = ("-c", "user.name=t", "-c", "user.email=t@t")
@@ -26,6 +30,9 @@ LIVE_QUERY = "since=HEAD&live=true"
 """The query of the default view: the changes since HEAD, live."""
 TIMEOUT_S = 20.0
 """How long a test waits for a condition (generous: the machine may be busy; passing tests never wait it out)."""
+APP_PORT = 47123
+"""The port an app served through a TestClient believes it listens on: TestClient opens no socket, but the Host and
+Origin checks compare with it."""
 
 
 class GitRepo:
@@ -76,6 +83,28 @@ def init_repo(root: Path, files: Mapping[str, str | bytes] | None = None) -> Git
             repo.write(rel, data)
         repo.commit("initial")
     return repo
+
+
+def app_client(reviews: Reviews, hub: Hub) -> TestClient:
+    """The web app of ``reviews`` through a TestClient, as if served at ``http://127.0.0.1:APP_PORT``."""
+    return TestClient(create_app(reviews, hub, "127.0.0.1", APP_PORT), base_url=f"http://127.0.0.1:{APP_PORT}")
+
+
+def app_ws_url(review_id: str, query: str = LIVE_QUERY) -> str:
+    """A review's websocket on the app of :func:`app_client` (absolute: a relative URL gets ``Host: testserver``)."""
+    return f"ws://127.0.0.1:{APP_PORT}/review/{review_id}/ws?{query}"
+
+
+def new_review(client: TestClient, reviews: Reviews, root: Path, view: Mapping[str, str] | None = None,
+               title: str | None = None) -> Review:
+    """A review of the repository at ``root`` (default: live, since HEAD), made in the event loop of ``client``'s
+    app."""
+    spec = parse_view(view or {"since": "HEAD", "live": "true"})
+
+    async def create() -> Review:
+        return await reviews.create(await Repo.open(root), spec, title)
+
+    return client.portal.call(create)  # type: ignore[union-attr]
 
 
 def git_env(global_config: Path | str = os.devnull) -> dict[str, str]:

@@ -236,10 +236,9 @@ class Target:
 
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory, serve: Callable[..., Backloop]) -> Iterator[Target]:
-    repo = init_repo(tmp_path_factory.mktemp("fuzz") / "repo")
-    repo.write(DIFF_PATH, "".join(f"line {n}\n" for n in range(1, 30)))
-    repo.commit("initial")
-    repo.write(DIFF_PATH, "".join(f"line {n}\n" for n in range(1, 30)).replace("line 5\n", "line five\n"))
+    lines = "".join(f"line {n}\n" for n in range(1, 30))
+    repo = init_repo(tmp_path_factory.mktemp("fuzz") / "repo", {DIFF_PATH: lines})
+    repo.write(DIFF_PATH, lines.replace("line 5\n", "line five\n"))
     server = serve(repo.root)
     with server.connect() as observer:
         observer.start()

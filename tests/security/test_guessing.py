@@ -32,9 +32,7 @@ IDS_FROM_GENERATOR = 20_000
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, serve: Callable[..., Backloop]) -> Backloop:
-    repo = init_repo(tmp_path_factory.mktemp("guessing") / "repo")
-    repo.write("a.txt", "secret a\n")
-    repo.commit("initial")
+    repo = init_repo(tmp_path_factory.mktemp("guessing") / "repo", {"a.txt": "secret a\n"})
     repo.write("a.txt", "secret a\nsecret b\n")
     return serve(repo.root)
 

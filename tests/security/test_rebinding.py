@@ -21,9 +21,7 @@ WS_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, serve: Callable[..., Backloop]) -> Backloop:
-    repo = init_repo(tmp_path_factory.mktemp("rebinding") / "repo")
-    repo.write("a.txt", "a\n")
-    repo.commit("initial")
+    repo = init_repo(tmp_path_factory.mktemp("rebinding") / "repo", {"a.txt": "a\n"})
     repo.write("a.txt", "a\nb\n")
     return serve(repo.root)
 
