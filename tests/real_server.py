@@ -25,13 +25,11 @@ from urllib.parse import urlsplit
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.support import TIMEOUT_S
+from tests.support import ROOT, TIMEOUT_S
 
 if TYPE_CHECKING:
     from mcp import StdioServerParameters
 
-ROOT = Path(__file__).resolve().parent.parent
-"""The checkout the servers run from."""
 START_TIMEOUT_S = 60.0
 URL_RE = re.compile(r"http://127\.0\.0\.1:(\d+)/review/([^/\s]+)/view\?\S*")
 """The review URL a server prints once it listens."""

@@ -25,6 +25,8 @@ from backloop.viewspec import ViewSpec, parse_view
 from backloop.web.app import create_app
 from backloop.worktree import WorkTree
 
+ROOT = Path(__file__).resolve().parent.parent
+"""The checkout under test."""
 GIT_IDENTITY = ("-c", "user.name=t", "-c", "user.email=t@t")
 LIVE_QUERY = "since=HEAD&live=true"
 """The query of the default view: the changes since HEAD, live."""

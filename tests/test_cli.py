@@ -23,6 +23,7 @@ from websockets.sync.client import ClientConnection, connect
 from backloop.config import DATABASE
 from tests.conftest import MakeRepo
 from tests.real_server import SERVER_COMMAND, RealServer
+from tests.support import TIMEOUT_S
 
 STOP_BOUND_S = 2.0
 
@@ -51,7 +52,7 @@ def server(tmp_path: Path, repo: Path, *args: str,
 
 
 def ws_receive(ws: ClientConnection) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(ws.recv(timeout=10))
+    data: dict[str, Any] = json.loads(ws.recv(timeout=TIMEOUT_S))
     return data
 
 
@@ -109,7 +110,7 @@ def test_prints_the_url_and_serves_it(make_repo: MakeRepo, tmp_path: Path) -> No
     repo.write("a.txt", "b\n")
     with server(tmp_path, repo.root / ".") as srv:
         assert urllib.parse.urlsplit(srv.url).query == "since=HEAD&live=true"
-        with urllib.request.urlopen(srv.url, timeout=10) as response:
+        with urllib.request.urlopen(srv.url, timeout=TIMEOUT_S) as response:
             assert response.status == 200
             assert "script-src 'self'" in response.headers["content-security-policy"]
         with connect(srv.ws_url()) as ws:

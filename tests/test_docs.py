@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 import msgspec
 import pytest
@@ -13,8 +12,7 @@ import pytest
 from backloop import schema
 from backloop.cli import _list_parser, _server_parser
 from backloop.protocol import ClientMessage, ServerMessage
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT
 
 
 def _tags(union: object) -> set[str]:

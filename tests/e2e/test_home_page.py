@@ -14,7 +14,7 @@ from websockets.sync.client import connect
 from tests.e2e.conftest import StartServer, numbered
 from tests.e2e.test_live_view import open_view, section, with_line
 from tests.real_server import RealServer
-from tests.support import GitRepo
+from tests.support import TIMEOUT_S, GitRepo
 
 try:
     from playwright.sync_api import Locator, Page, expect
@@ -33,12 +33,12 @@ def home(server: RealServer) -> str:
 def send(server: RealServer, *messages: dict[str, object]) -> None:
     """Send messages as another client of the review (the agent's side is not needed) and wait for their acks."""
     with connect(server.ws_url(), max_size=None) as ws:
-        while json.loads(ws.recv(timeout=10))["type"] != "snapshot":
+        while json.loads(ws.recv(timeout=TIMEOUT_S))["type"] != "snapshot":
             pass
         for message in messages:
             ws.send(json.dumps(message))
             while True:
-                answer = json.loads(ws.recv(timeout=10))
+                answer = json.loads(ws.recv(timeout=TIMEOUT_S))
                 if answer.get("client_id") == message["client_id"]:
                     assert answer["type"] == "ack", answer
                     break

@@ -12,7 +12,6 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -40,9 +39,9 @@ from backloop.review.store import Entry, threads
 from backloop.review.store import _entry as entry_of_row
 from backloop.web.serve import MAX_CLIENT_FRAME
 from tests.security.conftest import Backloop, Client, Message, send_oversized_frame
-from tests.support import GitRepo, init_repo
+from tests.support import ROOT, GitRepo, init_repo
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
+DOCS = ROOT / "docs" / "protocol.md"
 DIFF_PATH = "a.txt"
 KNOWN = "<a comment id>"
 """In generated messages: the id of a comment acknowledged earlier in the run (so replies and resolves can land)."""
