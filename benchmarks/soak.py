@@ -111,9 +111,9 @@ class Ledger:
     comments_acked: dict[str, str] = field(default_factory=dict)
     """client_id → comment id."""
     ack_mismatch: int = 0
+    """A client_id acked twice with different ids (stored twice)."""
     comments_refused: set[str] = field(default_factory=set)
     """client_ids answered with an error (the person is told; not lost)."""
-    """A client_id acked twice with different ids (stored twice)."""
     edits_acked: set[str] = field(default_factory=set)
     edit_conflicts: int = 0
     delivered: Counter[str] = field(default_factory=Counter)

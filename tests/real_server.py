@@ -19,13 +19,13 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Self, TypeVar
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.support import ROOT, TIMEOUT_S
+from tests.support import ROOT, TIMEOUT_S, Message
 
 if TYPE_CHECKING:
     from mcp import StdioServerParameters
@@ -34,7 +34,6 @@ START_TIMEOUT_S = 60.0
 URL_RE = re.compile(r"http://127\.0\.0\.1:(\d+)/review/([^/\s]+)/view\?\S*")
 """The review URL a server prints once it listens."""
 SERVER_COMMAND = ("-m", "backloop", "server")
-Message = dict[str, Any]
 
 
 @dataclass

@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 GIT_IDENTITY = ("-c", "user.name=t", "-c", "user.email=t@t")
 LIVE_QUERY = "since=HEAD&live=true"
 """The query of the default view: the changes since HEAD, live."""
+Message = dict[str, Any]
+"""A protocol message, decoded from JSON."""
 TIMEOUT_S = 20.0
 """How long a test waits for a condition (generous: the machine may be busy; passing tests never wait it out)."""
 APP_PORT = 47123
@@ -140,7 +142,7 @@ def texts(fd: FileDiff, kind: str | None = None) -> list[str]:
 # ---- websockets ------------------------------------------------------------------------------------------------
 
 
-def receive(ws: WebSocketTestSession, timeout: float = TIMEOUT_S) -> dict[str, Any]:
+def receive(ws: WebSocketTestSession, timeout: float = TIMEOUT_S) -> Message:
     """The next JSON message, or the close frame as ``{"type": "<close>", "code": ...}``; fails after ``timeout``."""
 
     async def _receive() -> Any:

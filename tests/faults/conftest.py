@@ -25,6 +25,7 @@ from tests.support import (
     LIVE_QUERY,
     TIMEOUT_S,
     GitRepo,
+    Message,
     app_client,
     app_ws_url,
     new_review,
@@ -32,8 +33,6 @@ from tests.support import (
     receive_until,
 )
 
-"""The port the app believes it is served on (TestClient opens no socket)."""
-Message = dict[str, Any]
 T = TypeVar("T")
 
 DISK_FULL = "database or disk is full"

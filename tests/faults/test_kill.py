@@ -17,8 +17,8 @@ from mcp import Client as McpClient
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import MakeRepo
-from tests.real_server import Client, Message, RealServer, client, mcp_params
-from tests.support import TIMEOUT_S
+from tests.real_server import Client, RealServer, client, mcp_params
+from tests.support import TIMEOUT_S, Message
 
 pytestmark = pytest.mark.anyio
 WRITERS = 3

@@ -12,8 +12,8 @@ from typing import Any
 from starlette.testclient import WebSocketTestSession
 
 from backloop.review.session import Review
-from tests.faults.conftest import Env, Message, answer, ping
-from tests.support import TIMEOUT_S, app_ws_url, compute, new_review, receive
+from tests.faults.conftest import Env, answer, ping
+from tests.support import TIMEOUT_S, Message, app_ws_url, compute, new_review, receive
 
 
 class Live:

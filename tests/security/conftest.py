@@ -11,7 +11,6 @@ import struct
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import msgspec
 import pytest
@@ -22,9 +21,8 @@ from websockets.typing import Origin
 
 from backloop.protocol import ServerMessage
 from tests.real_server import RealServer, servers
-from tests.support import LIVE_QUERY, TIMEOUT_S
+from tests.support import LIVE_QUERY, TIMEOUT_S, Message
 
-Message = dict[str, Any]
 _server_messages = msgspec.json.Decoder(ServerMessage)
 
 

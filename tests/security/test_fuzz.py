@@ -38,8 +38,8 @@ from backloop.review.model import Comment
 from backloop.review.store import Entry, threads
 from backloop.review.store import _entry as entry_of_row
 from backloop.web.serve import MAX_CLIENT_FRAME
-from tests.security.conftest import Backloop, Client, Message, send_oversized_frame
-from tests.support import ROOT, GitRepo, init_repo
+from tests.security.conftest import Backloop, Client, send_oversized_frame
+from tests.support import ROOT, GitRepo, Message, init_repo
 
 DOCS = ROOT / "docs" / "protocol.md"
 DIFF_PATH = "a.txt"

@@ -22,8 +22,8 @@ from backloop.protocol import CLOSE_UNKNOWN_REVIEW
 from backloop.review.session import Reviews, new_id
 from backloop.review.store import Store
 from backloop.viewspec import parse_view
-from tests.security.conftest import Backloop, Closed, Message, raw_http, without_date
-from tests.support import LIVE_QUERY, init_repo
+from tests.security.conftest import Backloop, Closed, raw_http, without_date
+from tests.support import LIVE_QUERY, Message, init_repo
 
 MIN_RANDOM_BITS = 64
 IDS_FROM_REVIEWS = 200

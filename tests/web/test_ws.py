@@ -19,11 +19,10 @@ from backloop.protocol import CLOSE_BAD_VIEW, CLOSE_FORBIDDEN, CLOSE_UNKNOWN_REV
 from tests.conftest import MakeRepo
 from tests.diff.test_highlight import plain
 from tests.diff.test_parse import big_text, conflicted_repo
-from tests.support import APP_PORT, GitRepo, receive, receive_until
+from tests.support import APP_PORT, GitRepo, Message, receive, receive_until
 from tests.web.conftest import Served
 
 LIVE = {"since": "HEAD", "live": "true"}
-Message = dict[str, Any]
 
 
 def start(ws: WebSocketTestSession) -> tuple[Message, Message, Message | None]:
