@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from backloop import agents
-from backloop.config import Settings, default_state_dir, host_name
+from backloop.config import LOOPBACK_HOSTS, Settings, default_state_dir, host_name
 from backloop.diff.resolve import resolve
 from backloop.git.repo import GitError, Repo
 from backloop.review.listing import StoredReview, served, stored_reviews
@@ -93,7 +93,7 @@ async def run_server(args: argparse.Namespace) -> int:
         await runtime.remember_port(review)
         url = runtime.url(review)
         print(f"backloop: reviewing {repo.root}\n{url}", flush=True)
-        if args.host not in ("127.0.0.1", "localhost", "::1"):
+        if args.host not in LOOPBACK_HOSTS:
             print(f"backloop: warning: listening on {args.host}, reachable beyond this machine", file=sys.stderr)
         if args.open:
             webbrowser.open(url)

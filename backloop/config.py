@@ -10,6 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+DATABASE = "backloop.db"
+"""The SQLite file in the state directory: reviews, comments and their state."""
+MAX_IDS_PER_REQUEST = 200
+"""The most review ids one ``/api/reviews`` request may ask about (``backloop list`` asks in batches of this)."""
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
@@ -63,6 +67,10 @@ class Settings:
     @property
     def url_host(self) -> str:
         return f"[{self.host}]" if ":" in self.host else self.host
+
+    @property
+    def database(self) -> Path:
+        return self.state_dir / DATABASE
 
     def base_url(self, port: int) -> str:
         return f"http://{self.url_host}:{port}"

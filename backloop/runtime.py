@@ -47,7 +47,7 @@ def wire_live(reviews: Reviews) -> Hub:
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store = Store(settings.state_dir / "backloop.db")
+        self.store = Store(settings.database)
         self.reviews = Reviews(self.store)
         self.hub = wire_live(self.reviews)
         self.port: int | None = None

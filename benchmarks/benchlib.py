@@ -1,7 +1,9 @@
 """Shared parts of the benchmarks: a deterministic generated repository, the real server as a subprocess, a
 websocket reader that timestamps every message, headless Chromium, and the statistics we print.
 
-Nothing here is collected by pytest; the scripts beside it import it (``python benchmarks/<script>.py``).
+Nothing here is collected by pytest; the scripts beside it import it (``python benchmarks/<script>.py``). The
+scripts that drive Chromium take its path and flags from tests/chromium.py, as the browser tests do (the checkout
+is importable once installed with ``pip install -e``).
 """
 
 from __future__ import annotations
@@ -29,16 +31,6 @@ from websockets.asyncio.client import ClientConnection, connect
 ROOT = Path(__file__).resolve().parent.parent
 """The project checkout the server is started from."""
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 # ---- the generated repository -------------------------------------------------------------------------------
 

@@ -32,8 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from benchlib import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     ROOT,
     benchmark_repo,
     change_files,
@@ -48,6 +46,8 @@ from benchlib import (
     until_highlighted,
     verdict,
 )
+
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 
 TARGET_SNAPSHOT_S = 1.5
 TARGET_FIRST_PAINT_S = 0.5

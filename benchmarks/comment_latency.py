@@ -28,10 +28,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+
 TARGETS = {"initialize": 0.5, "startreview_served": 0.2, "comment_p95": 0.050}
-CHROMIUM = os.environ.get("BACKLOOP_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def p95(values: list[float]) -> float:

@@ -26,8 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from benchlib import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     ROOT,
     Server,
     SocketReader,
@@ -47,6 +45,8 @@ from benchlib import (
     verdict,
     write_lines,
 )
+
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 
 TARGET_SOCKET_MS = {"light": 30.0, "heavy": 40.0}
 TARGET_DOM_MS = 80.0
@@ -266,7 +266,7 @@ async def dom_phase(root: Path, plan: Plan, url: str, samples: int, verbose: boo
         from playwright.async_api import async_playwright
     except ImportError:
         return "playwright is not installed (pip install playwright); no DOM figures"
-    if not Path(CHROMIUM).exists():
+    if not CHROMIUM.exists():
         return f"{CHROMIUM} is missing; no DOM figures"
     errors: list[str] = []
     async with async_playwright() as pw:

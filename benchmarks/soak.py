@@ -49,7 +49,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
-from benchlib import percentile, print_table, verdict
+from benchlib import ROOT, percentile, print_table, verdict
 from mcp import Client as McpClient
 from mcp import StdioServerParameters
 from websockets.asyncio.client import ClientConnection, connect
@@ -111,9 +111,9 @@ class Ledger:
     comments_acked: dict[str, str] = field(default_factory=dict)
     """client_id → comment id."""
     ack_mismatch: int = 0
+    """A client_id acked twice with different ids (stored twice)."""
     comments_refused: set[str] = field(default_factory=set)
     """client_ids answered with an error (the person is told; not lost)."""
-    """A client_id acked twice with different ids (stored twice)."""
     edits_acked: set[str] = field(default_factory=set)
     edit_conflicts: int = 0
     delivered: Counter[str] = field(default_factory=Counter)
@@ -460,9 +460,8 @@ def mcp_params(repo: Path, state: Path, stalls: Path | None = None) -> StdioServ
     args: list[str] = []
     if command is None:
         command, args = sys.executable, ["-m", "backloop", "mcp"]
-    project = str(Path(__file__).resolve().parent.parent)
-    tracer = str(Path(__file__).resolve().parent / "stalltrace") if stalls else None
-    path = os.pathsep.join(filter(None, [tracer, project, os.environ.get("PYTHONPATH")]))
+    tracer = str(ROOT / "benchmarks" / "stalltrace") if stalls else None
+    path = os.pathsep.join(filter(None, [tracer, str(ROOT), os.environ.get("PYTHONPATH")]))
     env = dict(os.environ, BACKLOOP_STATE_DIR=str(state), GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1",
                PYTHONPATH=path)
     if stalls:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 import backloop.git.repo as git_repo
-from tests.support import GitRepo
+from tests.support import GitRepo, init_repo
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -43,15 +42,7 @@ def make_repo(tmp_path: Path) -> Iterator[MakeRepo]:
     counter = iter(range(1000))
 
     def make(files: Mapping[str, str | bytes] | None = None, *, name: str | None = None) -> GitRepo:
-        root = tmp_path / (name or f"repo{next(counter)}")
-        root.mkdir(parents=True)
-        subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
-        repo = GitRepo(root.resolve())
-        if files:
-            for rel, data in files.items():
-                repo.write(rel, data)
-            repo.commit("initial")
-        return repo
+        return init_repo(tmp_path / (name or f"repo{next(counter)}"), files)
 
     yield make
 

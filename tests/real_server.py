@@ -1,5 +1,7 @@
-"""A real ``backloop server`` process, and websocket clients (the ``websockets`` library, over loopback) that
-apply what they are sent the way a page does, for the fault and load suites."""
+"""A real ``python -m backloop server`` process on a real loopback socket, started from this checkout with its
+state in a given directory: the one way the e2e, security, fault and load suites start theirs. The parameters for
+a real ``backloop-mcp`` process under the SDK's stdio client. Also websocket clients (the ``websockets`` library)
+that apply what they are sent the way a page does, for the fault and load suites."""
 
 from __future__ import annotations
 
@@ -7,103 +9,170 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
+import queue
+import re
+import shutil
+import subprocess
 import sys
+import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Self, TypeVar
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.support import TIMEOUT_S
+from tests.support import ROOT, TIMEOUT_S, Message
 
-ROOT = Path(__file__).resolve().parent.parent
+if TYPE_CHECKING:
+    from mcp import StdioServerParameters
+
 START_TIMEOUT_S = 60.0
-Message = dict[str, Any]
+URL_RE = re.compile(r"http://127\.0\.0\.1:(\d+)/review/([^/\s]+)/view\?\S*")
+"""The review URL a server prints once it listens."""
+SERVER_COMMAND = ("-m", "backloop", "server")
 
 
 @dataclass
-class ServerProcess:
-    """``python -m backloop server`` and the review URL it printed."""
+class RealServer:
+    """A running ``python -m backloop server`` and the review URL it printed."""
 
-    process: asyncio.subprocess.Process
+    process: subprocess.Popen[str]
     url: str
-    log: Path
+    state_dir: Path
+    output: list[str]
+    """Every line it printed (stdout and stderr), read on in the background until it exits."""
+    reader: threading.Thread
 
-    @property
-    def ws_url(self) -> str:
-        parts = urlsplit(self.url)
-        return f"ws://{parts.netloc}{parts.path.removesuffix('/view')}/ws?{parts.query}"
-
-    @property
-    def review_id(self) -> str:
-        return urlsplit(self.url).path.split("/")[2]
+    @classmethod
+    def launch(cls, repo: Path, state_dir: Path, *args: str, port: int = 0,
+               command: Sequence[str] = SERVER_COMMAND) -> Self:
+        """Start ``python COMMAND --repo REPO --port PORT ARGS`` (COMMAND: ``-m backloop server``) and wait for the
+        review URL it prints."""
+        env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", BACKLOOP_STATE_DIR=str(state_dir),
+                   GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
+        process = subprocess.Popen(
+            [sys.executable, *command, "--repo", str(repo), "--port", str(port), *args],
+            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        output: list[str] = []
+        urls: queue.Queue[str | None] = queue.Queue()
+        reader = threading.Thread(target=_read, args=(process, output, urls), daemon=True)
+        reader.start()
+        try:
+            url = urls.get(timeout=START_TIMEOUT_S)
+        except queue.Empty:
+            process.kill()
+            process.wait()
+            raise AssertionError(f"backloop server printed no review URL within {START_TIMEOUT_S} s:\n"
+                                 + "".join(output)) from None
+        if url is None:
+            raise AssertionError(f"backloop server exited with {process.wait()} before printing a review URL:\n"
+                                 + "".join(output))
+        return cls(process, url, state_dir, output, reader)
 
     @property
     def port(self) -> int:
-        port = urlsplit(self.url).port
-        assert port is not None
-        return port
+        return int(self._match[1])
 
-    def rss_kb(self) -> int:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise AssertionError("no VmRSS")
+    @property
+    def review_id(self) -> str:
+        return self._match[2]
 
-    def stderr(self) -> str:
-        return self.log.read_text(errors="replace")
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
 
-    async def kill(self) -> None:
-        """SIGKILL: no shutdown code runs."""
-        if self.process.returncode is None:
+    @property
+    def origin(self) -> str:
+        return f"http://{self.host}"
+
+    @property
+    def _match(self) -> re.Match[str]:
+        match = URL_RE.fullmatch(self.url)
+        assert match is not None, self.url
+        return match
+
+    def ws_url(self, review_id: str | None = None, query: str | None = None) -> str:
+        """The websocket of ``review_id`` (default: the printed review) with ``query`` (default: the printed one)."""
+        return (f"ws://{self.host}/review/{review_id or self.review_id}/ws?"
+                f"{urlsplit(self.url).query if query is None else query}")
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs. Returns once ``output`` holds all it printed."""
+        if self.alive():
             self.process.kill()
-        await self.process.wait()
+        self.process.wait(timeout=TIMEOUT_S)
+        self.reader.join(TIMEOUT_S)
 
-    async def stop(self) -> None:
-        if self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.process.wait(), TIMEOUT_S)
-            except TimeoutError:
-                await self.kill()
+    def stop(self) -> None:
+        """SIGTERM, and SIGKILL if it has not exited within ``TIMEOUT_S``. Returns once ``output`` holds all it
+        printed."""
+        if self.alive():
+            self.process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=TIMEOUT_S)
+        self.kill()
 
 
-async def start_server(repo: Path, state: Path, *args: str) -> ServerProcess:
-    """Start ``backloop server --repo REPO --port 0 ARGS`` with state in ``state``; returns once it printed its
-    review URL."""
-    log = state.parent / f"server-{time.monotonic_ns()}.log"
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", BACKLOOP_STATE_DIR=str(state),
-               GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
-    with log.open("wb") as err:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "backloop", "server", "--repo", str(repo), "--port", "0", *args,
-            cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=err, stdin=asyncio.subprocess.DEVNULL)
+def _read(process: subprocess.Popen[str], output: list[str], urls: queue.Queue[str | None]) -> None:
     assert process.stdout is not None
+    for line in process.stdout:
+        output.append(line)
+        match = URL_RE.search(line)
+        if match:
+            urls.put(match[0])
+    urls.put(None)
+
+
+S = TypeVar("S", bound=RealServer)
+
+
+@contextlib.contextmanager
+def servers(kind: type[S], state_dir: Callable[[], Path]) -> Iterator[Callable[..., S]]:
+    """``start(repo, *args)`` within the block: a ``kind`` server with its state in ``state_dir()``. Every server
+    started is stopped when the block ends."""
+    started: list[S] = []
+
+    def start(repo: Path, *args: str) -> S:
+        started.append(kind.launch(repo, state_dir(), *args))
+        return started[-1]
+
     try:
-        async with asyncio.timeout(START_TIMEOUT_S):
-            while line := (await process.stdout.readline()).decode():
-                if line.startswith("http"):
-                    return ServerProcess(process, line.strip(), log)
-    except TimeoutError:
-        pass
-    with contextlib.suppress(ProcessLookupError):
-        process.kill()
-    await process.wait()
-    raise AssertionError(f"backloop server printed no URL (exit {process.returncode}):\n{log.read_text()}")
+        yield start
+    finally:
+        for server in started:
+            server.stop()
 
 
 @contextlib.asynccontextmanager
-async def running_server(repo: Path, state: Path, *args: str) -> AsyncIterator[ServerProcess]:
-    server = await start_server(repo, state, *args)
+async def running_server(repo: Path, state: Path, *args: str) -> AsyncIterator[RealServer]:
+    """A server for an async test: started and stopped in a thread, so that the event loop runs on meanwhile."""
+    server = await asyncio.to_thread(RealServer.launch, repo, state, *args)
     try:
         yield server
     finally:
-        await server.stop()
+        await asyncio.to_thread(server.stop)
+
+
+def mcp_params(repo: Path, state_dir: Path) -> StdioServerParameters:
+    """The installed ``backloop-mcp`` console script (the one beside this Python, else the one on PATH) in ``repo``
+    with its state in ``state_dir``, and nothing else of this environment."""
+    from mcp import StdioServerParameters
+
+    here = Path(sys.executable).parent
+    command = shutil.which("backloop-mcp", path=os.pathsep.join([str(here), os.environ.get("PATH", "")]))
+    if command is None:
+        raise AssertionError("backloop-mcp is not installed: pip install -e '.[test]'")
+    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
+    env.update(BACKLOOP_STATE_DIR=str(state_dir), GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
+    return StdioServerParameters(command=command, args=[], cwd=str(repo), env=env)
 
 
 @dataclass

@@ -1,19 +1,18 @@
-"""Helpers shared by the backend tests: real temp git repositories and the real diff pipeline."""
+"""Helpers shared by the backend tests: real temp git repositories, the real diff pipeline, and the web app served
+through Starlette's TestClient."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import anyio
-from starlette.testclient import WebSocketTestSession
+from starlette.testclient import TestClient, WebSocketTestSession
 
 from backloop.diff.model import FileDiff
 from backloop.diff.parse import build_file, split_raw_patch
@@ -21,11 +20,23 @@ from backloop.diff.resolve import resolve
 from backloop.diff.untracked import complete_patch
 from backloop.diff.worktree import WorkTree
 from backloop.git.repo import Repo
+from backloop.hub import Hub
+from backloop.review.session import Review, Reviews
 from backloop.viewspec import ViewSpec, parse_view
+from backloop.web.app import create_app
 
+ROOT = Path(__file__).resolve().parent.parent
+"""The checkout under test."""
 GIT_IDENTITY = ("-c", "user.name=t", "-c", "user.email=t@t")
+LIVE_QUERY = "since=HEAD&live=true"
+"""The query of the default view: the changes since HEAD, live."""
+Message = dict[str, Any]
+"""A protocol message, decoded from JSON."""
 TIMEOUT_S = 20.0
 """How long a test waits for a condition (generous: the machine may be busy; passing tests never wait it out)."""
+APP_PORT = 47123
+"""The port an app served through a TestClient believes it listens on: TestClient opens no socket, but the Host and
+Origin checks compare with it."""
 
 
 class GitRepo:
@@ -65,6 +76,42 @@ class GitRepo:
         return self.git("rev-parse", "--verify", f"{rev}^{{commit}}").strip()
 
 
+def init_repo(root: Path, files: Mapping[str, str | bytes] | None = None) -> GitRepo:
+    """A new git repository (branch ``main``) at ``root``; when ``files`` is given they are written and committed as
+    its first commit."""
+    root.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    repo = GitRepo(root.resolve())
+    if files:
+        for rel, data in files.items():
+            repo.write(rel, data)
+        repo.commit("initial")
+    return repo
+
+
+def app_client(reviews: Reviews, hub: Hub, allow_hosts: tuple[str, ...] = ()) -> TestClient:
+    """The web app of ``reviews`` through a TestClient, as if served at ``http://127.0.0.1:APP_PORT``."""
+    return TestClient(create_app(reviews, hub, "127.0.0.1", APP_PORT, allow_hosts),
+                      base_url=f"http://127.0.0.1:{APP_PORT}")
+
+
+def app_ws_url(review_id: str, query: str = LIVE_QUERY) -> str:
+    """A review's websocket on the app of :func:`app_client` (absolute: a relative URL gets ``Host: testserver``)."""
+    return f"ws://127.0.0.1:{APP_PORT}/review/{review_id}/ws?{query}"
+
+
+def new_review(client: TestClient, reviews: Reviews, root: Path, view: Mapping[str, str] | None = None,
+               title: str | None = None) -> Review:
+    """A review of the repository at ``root`` (default: live, since HEAD), made in the event loop of ``client``'s
+    app."""
+    spec = parse_view(view or {"since": "HEAD", "live": "true"})
+
+    async def create() -> Review:
+        return await reviews.create(await Repo.open(root), spec, title)
+
+    return client.portal.call(create)  # type: ignore[union-attr]
+
+
 def git_env(global_config: Path | str = os.devnull) -> dict[str, str]:
     env = dict(os.environ)
     env.update(GIT_CONFIG_GLOBAL=str(global_config), GIT_CONFIG_NOSYSTEM="1")
@@ -96,7 +143,7 @@ def texts(fd: FileDiff, kind: str | None = None) -> list[str]:
 # ---- websockets ------------------------------------------------------------------------------------------------
 
 
-def receive(ws: WebSocketTestSession, timeout: float = TIMEOUT_S) -> dict[str, Any]:
+def receive(ws: WebSocketTestSession, timeout: float = TIMEOUT_S) -> Message:
     """The next JSON message, or the close frame as ``{"type": "<close>", "code": ...}``; fails after ``timeout``."""
 
     async def _receive() -> Any:
@@ -129,10 +176,3 @@ def receive_until(ws: WebSocketTestSession, pred: Callable[[dict[str, Any]], boo
         if message["type"] == "<close>":
             raise AssertionError(f"socket closed while waiting: {message}")
         seen.append(message)
-
-
-def console_script(name: str) -> str | None:
-    """The installed console script ``name`` of the Python running the tests (a virtualenv's ``bin/``, which need
-    not be on PATH when the venv's python is run directly), else the one on PATH."""
-    beside = Path(sys.executable).with_name(name)
-    return str(beside) if os.access(beside, os.X_OK) else shutil.which(name)

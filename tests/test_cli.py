@@ -4,28 +4,27 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from backloop.config import DATABASE
 from tests.conftest import MakeRepo
+from tests.real_server import SERVER_COMMAND, RealServer
+from tests.support import TIMEOUT_S
 
-URL = re.compile(r"^http://127\.0\.0\.1:(\d+)/review/([0-9a-f]{24})/view\?(.+)$")
-START_TIMEOUT_S = 20.0
 STOP_BOUND_S = 2.0
 
 
@@ -40,63 +39,20 @@ def run_cli(tmp_path: Path, *args: str, timeout: float = 30) -> subprocess.Compl
                           env=_env(tmp_path / "state"), timeout=timeout, stdin=subprocess.DEVNULL, check=False)
 
 
-class Server:
-    def __init__(self, proc: subprocess.Popen[str], url: str) -> None:
-        self.proc = proc
-        self.url = url
-        match = URL.match(url)
-        assert match, url
-        self.port = int(match.group(1))
-        self.review_id = match.group(2)
-        self.query = match.group(3)
-
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/review/{self.review_id}/ws?{self.query}"
-
-
 @contextmanager
-def server(tmp_path: Path, *args: str, command: tuple[str, ...] = ("-m", "backloop", "server")) -> Iterator[Server]:
-    proc = subprocess.Popen([sys.executable, *command, "--port", "0", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=_env(tmp_path / "state"))
+def server(tmp_path: Path, repo: Path, *args: str,
+           command: tuple[str, ...] = SERVER_COMMAND) -> Iterator[RealServer]:
+    """A server on a free port with its state in ``tmp_path / "state"``, killed when the block ends."""
+    srv = RealServer.launch(repo, tmp_path / "state", *args, command=command)
     try:
-        assert proc.stdout is not None
-        url = _read_url(proc)
-        yield Server(proc, url)
+        assert re.fullmatch(r"[0-9a-f]{24}", srv.review_id), srv.url
+        yield srv
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
-
-
-def _read_url(proc: subprocess.Popen[str]) -> str:
-    """The URL line the server prints; stdout is read in a thread so that a silent server cannot hang the test."""
-    assert proc.stdout is not None and proc.stderr is not None
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def pump(stream: IO[str]) -> None:
-        for line in stream:
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=pump, args=(proc.stdout,), daemon=True).start()
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while (left := deadline - time.monotonic()) > 0:
-        try:
-            line = lines.get(timeout=left)
-        except queue.Empty:
-            break
-        if line is None:
-            raise AssertionError(f"the server exited ({proc.wait()}): {proc.stderr.read()}")
-        if line.startswith("http://"):
-            return line.strip()
-    raise AssertionError(f"no URL within {START_TIMEOUT_S} s")
+        srv.kill()
 
 
 def ws_receive(ws: ClientConnection) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(ws.recv(timeout=10))
+    data: dict[str, Any] = json.loads(ws.recv(timeout=TIMEOUT_S))
     return data
 
 
@@ -218,9 +174,9 @@ def test_unknown_revision_fails_at_start(make_repo: MakeRepo, tmp_path: Path, fl
 def test_prints_the_url_and_serves_it(make_repo: MakeRepo, tmp_path: Path) -> None:
     repo = make_repo({"a.txt": "a\n"})
     repo.write("a.txt", "b\n")
-    with server(tmp_path, "--repo", str(repo.root / ".")) as srv:
-        assert srv.query == "since=HEAD&live=true"
-        with urllib.request.urlopen(srv.url, timeout=10) as response:
+    with server(tmp_path, repo.root / ".") as srv:
+        assert urllib.parse.urlsplit(srv.url).query == "since=HEAD&live=true"
+        with urllib.request.urlopen(srv.url, timeout=TIMEOUT_S) as response:
             assert response.status == 200
             assert "script-src 'self'" in response.headers["content-security-policy"]
         with connect(srv.ws_url()) as ws:
@@ -236,34 +192,34 @@ def test_view_flags(make_repo: MakeRepo, tmp_path: Path, flag: str, query: str) 
     repo = make_repo({"a.txt": "a\n"})
     repo.write("a.txt", "b\n")
     repo.commit("b")
-    with server(tmp_path, "--repo", str(repo.root), flag) as srv:
-        assert urllib.parse.unquote(srv.query) == query
+    with server(tmp_path, repo.root, flag) as srv:
+        assert urllib.parse.unquote(urllib.parse.urlsplit(srv.url).query) == query
 
 
 def test_the_server_console_script_form(make_repo: MakeRepo, tmp_path: Path) -> None:
     """``uvx --from backloop server``: the ``server`` entry point takes the same flags."""
     repo = make_repo({"a.txt": "a\n"})
     code = "import sys; from backloop.cli import server_main; sys.exit(server_main())"
-    with server(tmp_path, "--repo", str(repo.root), command=("-c", code)) as srv:
-        assert srv.query == "since=HEAD&live=true"
+    with server(tmp_path, repo.root, command=("-c", code)) as srv:
+        assert urllib.parse.urlsplit(srv.url).query == "since=HEAD&live=true"
 
 
 def _stop_with_open_websocket(tmp_path: Path, make_repo: MakeRepo, sig: signal.Signals) -> tuple[float, int, str]:
-    """Start a server, connect a websocket client, send ``sig``: (seconds until exit, exit code, stderr)."""
+    """Start a server, connect a websocket client, send ``sig``: (seconds until exit, exit code, all it printed)."""
     repo = make_repo({"a.txt": "a\n"})
     repo.write("a.txt", "b\n")
-    with server(tmp_path, "--repo", str(repo.root)) as srv, connect(srv.ws_url()) as ws:
+    with server(tmp_path, repo.root) as srv, connect(srv.ws_url()) as ws:
         assert ws_receive(ws)["type"] == "hello"
         assert ws_receive(ws)["type"] == "snapshot"
         started = time.monotonic()
-        srv.proc.send_signal(sig)
+        srv.process.send_signal(sig)
         try:
-            code = srv.proc.wait(timeout=10)
+            code = srv.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             raise AssertionError(f"still running 10 s after {sig.name}") from None
         elapsed = time.monotonic() - started
-        assert srv.proc.stderr is not None
-        return elapsed, code, srv.proc.stderr.read()
+        srv.kill()  # (it has exited: this waits until all it printed is read)
+        return elapsed, code, "".join(srv.output)
 
 
 SIGNALS = pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
@@ -276,7 +232,7 @@ def test_signal_stops_the_server_cleanly_within_two_seconds_with_an_open_websock
     assert elapsed < STOP_BOUND_S, f"{sig.name} took {elapsed:.2f} s"
     assert code == 0
     assert "Traceback" not in stderr, stderr
-    assert not (tmp_path / "state" / "backloop.db-wal").exists()  # the store was closed
+    assert not (tmp_path / "state" / f"{DATABASE}-wal").exists()  # the store was closed
 
 
 # ---- backloop list -----------------------------------------------------------------------------------------------
@@ -290,11 +246,11 @@ def test_list_prints_the_reviews_from_the_state(make_repo: MakeRepo, tmp_path: P
     assert not (tmp_path / "state").exists()  # listing makes no state
 
     repo, other = make_repo({"a.txt": "a\n"}, name="repo"), make_repo({"b.txt": "b\n"}, name="other")
-    with server(tmp_path, "--repo", str(repo.root)) as first:
+    with server(tmp_path, repo.root) as first:
         pass
-    with server(tmp_path, "--repo", str(repo.root), "--commit", "HEAD", "--title", "the commit") as second:
+    with server(tmp_path, repo.root, "--commit", "HEAD", "--title", "the commit") as second:
         pass
-    with server(tmp_path, "--repo", str(other.root)) as third:
+    with server(tmp_path, other.root) as third:
         pass
 
     listed = run_cli(tmp_path, "list")
@@ -305,7 +261,7 @@ def test_list_prints_the_reviews_from_the_state(make_repo: MakeRepo, tmp_path: P
         ["open", s.url, "(not", "running)"] for s in (first, second, third)]
     assert lines[3].split() == ["the", "commit", "\u2014", str(repo.root)]
 
-    with server(tmp_path, "--repo", str(other.root)) as again:  # serves that repository's review again
+    with server(tmp_path, other.root) as again:  # serves that repository's review again
         assert again.review_id == third.review_id
         listed = run_cli(tmp_path, "list")
         assert listed.returncode == 0, listed.stderr

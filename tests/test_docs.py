@@ -8,7 +8,6 @@ import re
 import textwrap
 import tomllib
 from collections.abc import Callable
-from pathlib import Path
 
 import msgspec
 import pytest
@@ -16,8 +15,7 @@ import pytest
 from backloop import agents, schema
 from backloop.cli import _list_parser, _mcp_config_parser, _server_parser
 from backloop.protocol import ClientMessage, ServerMessage
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT
 
 
 def _tags(union: object) -> set[str]:

@@ -9,21 +9,17 @@ from typing import Any
 
 import anyio
 import pytest
-from starlette.testclient import TestClient, WebSocketTestSession
+from starlette.testclient import WebSocketTestSession
 
 from backloop.diff import view as live
 from backloop.diff.highlight import lexer_for
 from backloop.git.repo import Repo
-from backloop.review.session import Review, Reviews
+from backloop.review.session import Reviews
 from backloop.review.store import Store
 from backloop.runtime import wire_live
 from backloop.viewspec import parse_view
-from backloop.web.app import create_app
 from tests.conftest import MakeRepo
-from tests.support import TIMEOUT_S, receive, receive_until
-
-PORT = 48125
-QUERY = "since=HEAD&live=true"
+from tests.support import TIMEOUT_S, app_client, app_ws_url, new_review, receive, receive_until
 
 
 def snapshot(ws: WebSocketTestSession) -> dict[str, dict[str, Any]]:
@@ -39,13 +35,8 @@ def test_live_updates_equal_a_fresh_snapshot(make_repo: MakeRepo, tmp_path: Path
     repo.git("mv", "moved.txt", "renamed.txt")
     store = Store(tmp_path / "state.db")
     reviews = Reviews(store)
-    with TestClient(create_app(reviews, wire_live(reviews), "127.0.0.1", PORT)) as client:
-        async def make() -> Review:
-            return await reviews.create(await Repo.open(repo.root), parse_view({"since": "HEAD", "live": "true"}))
-
-        review = client.portal.call(make)  # type: ignore[union-attr]
-        url = f"ws://127.0.0.1:{PORT}/review/{review.id}/ws?{QUERY}"
-        with client.websocket_connect(url) as ws:
+    with app_client(reviews, wire_live(reviews)) as client:
+        with client.websocket_connect(app_ws_url(new_review(client, reviews, repo.root).id)) as ws:
             snapshot(ws)
             repo.write("plain.txt", "a\nB\nc\n")  # unstaged: index = HEAD for this path
             repo.write("staged.txt", "1\nTWO\nthree\n")  # staged and changed again
@@ -55,8 +46,8 @@ def test_live_updates_equal_a_fresh_snapshot(make_repo: MakeRepo, tmp_path: Path
                        and "three" in str(seen["staged.txt"]) and "Z" in str(seen["renamed.txt"])):
                 message, _ = receive_until(ws, lambda m: m["type"] == "file")
                 seen[message["file"]["path"]] = message["file"]
-        other = client.portal.call(make)  # type: ignore[union-attr]
-        with client.websocket_connect(url.replace(review.id, other.id)) as fresh:
+        other = new_review(client, reviews, repo.root)
+        with client.websocket_connect(app_ws_url(other.id)) as fresh:
             expected = snapshot(fresh)  # another review's view computes everything from scratch
         for path in ("plain.txt", "staged.txt", "renamed.txt"):
             assert seen[path] == expected[path], path

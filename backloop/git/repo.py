@@ -321,18 +321,6 @@ class Repo:
         out = await self.run("ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--", *(fitted or ()))
         return wanted.intersection(_split_z(out))
 
-    async def ignored_dirs(self) -> list[str]:
-        """Ignored directories (``dir/``) and files, collapsed: what the watcher may skip."""
-        out = await self.run("ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory")
-        return _split_z(out)
-
-    async def tracked(self, commit: str | None) -> set[str]:
-        """Paths in the index, plus those in ``commit`` when given."""
-        paths = await self.index_paths()
-        if commit is not None:
-            paths |= await self.tree_paths(commit)
-        return paths
-
     async def read_blob(self, spec: str) -> bytes | None:
         """Bytes of ``<commit>:<path>`` or ``:<path>`` (index), or None when absent."""
         try:
@@ -430,7 +418,7 @@ async def _run(cwd: Path, args: Sequence[str], ok_codes: Sequence[int] = (0,), s
         cmd += ["-c", item]
     cmd += args
     # Started and read in a thread, not with asyncio's subprocesses: the fork/exec and the thread asyncio's child
-    # watcher starts for each child held the event loop for 5-170 ms a call on a busy machine (soak.py --stalls).
+    # watcher starts for each child hold the event loop for 5-170 ms a call on a busy machine (soak.py --stalls).
     try:
         proc = await asyncio.get_running_loop().run_in_executor(_GIT_THREADS, _spawn, cmd, cwd, env, stdin)
     except FileNotFoundError:

@@ -3,9 +3,9 @@
 ``.git/`` churn (objects, logs, locks) is dropped here; only the files that decide what a diff shows count as a
 git change. Ignored paths are dropped by the views, which learn them from git.
 
-watchfiles' blocking ``watch()`` runs in a thread of its own that hands each batch to the event loop. (Its
+watchfiles' blocking ``watch()`` runs in a thread of its own that hands each batch to the event loop: its
 ``awatch()`` starts a worker-thread call per batch and per idle timeout and needs one more step per batch to
-notice it, which showed in the save-to-screen latency.)
+notice it, which adds to the save-to-screen latency.
 """
 
 from __future__ import annotations
@@ -57,14 +57,14 @@ def _submodule_state(rel: str) -> bool:
     return rel.endswith(("/HEAD", "/packed-refs")) or "/refs/" in rel
 
 
-def classify(root: Path, git_dir: Path, changes: Iterable[tuple[Change, str]],
-             common: Path | None = None) -> tuple[set[str], bool]:
-    """Split raw events into work-tree paths (relative, '/'-separated) and a git-state flag."""
+def classify(root: Path, git_dir: Path, changes: Iterable[tuple[Change, str]], common: Path) -> tuple[set[str], bool]:
+    """Split raw events into work-tree paths (relative, '/'-separated) and a git-state flag. ``common`` is the
+    common dir (``git_dir`` itself unless ``git_dir`` is a linked worktree's)."""
     paths: set[str] = set()
     git_changed = False
     root_s = str(root) + "/"
     git_s = str(git_dir) + "/"
-    common_s = str(common) + "/" if common is not None and common != git_dir else None
+    common_s = str(common) + "/" if common != git_dir else None
     for _change, raw in changes:
         if raw.startswith(git_s):
             rel = raw[len(git_s):]

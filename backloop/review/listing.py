@@ -16,15 +16,12 @@ from urllib.parse import urlencode, urlsplit
 
 import msgspec
 
-from backloop.config import Settings
+from backloop.config import DATABASE, MAX_IDS_PER_REQUEST, Settings
 from backloop.review.store import Store
 from backloop.viewspec import ViewSpec
 
-DATABASE = "backloop.db"
 PROBE_TIMEOUT_S = 1.0
 """How long an address may take to answer before its reviews count as not served."""
-MAX_IDS_PER_PROBE = 200
-"""The most ids one ``/api/reviews`` request asks about (the server refuses more)."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +58,7 @@ async def stored_reviews(state_dir: Path, repo: Path | None = None) -> list[Stor
     return found
 
 
-async def served(reviews: list[StoredReview], probe_s: float = PROBE_TIMEOUT_S) -> dict[str, bool]:
+async def served(reviews: list[StoredReview]) -> dict[str, bool]:
     """Which of ``reviews`` (by id) a backloop server answers for at its last address right now: one request per
     address to the ids-only ``/api/reviews``, all at once. A review never served is not in the result."""
     by_base: dict[str, list[str]] = defaultdict(list)
@@ -69,9 +66,9 @@ async def served(reviews: list[StoredReview], probe_s: float = PROBE_TIMEOUT_S) 
         if review.url is not None:
             parts = urlsplit(review.url)
             by_base[f"{parts.scheme}://{parts.netloc}"].append(review.id)
-    probes = [(base, ids[i:i + MAX_IDS_PER_PROBE]) for base, ids in by_base.items()
-              for i in range(0, len(ids), MAX_IDS_PER_PROBE)]
-    answers = await asyncio.gather(*(asyncio.to_thread(_answered, base, ids, probe_s) for base, ids in probes))
+    probes = [(base, ids[i:i + MAX_IDS_PER_REQUEST]) for base, ids in by_base.items()
+              for i in range(0, len(ids), MAX_IDS_PER_REQUEST)]
+    answers = await asyncio.gather(*(asyncio.to_thread(_answered, base, ids) for base, ids in probes))
     result: dict[str, bool] = {}
     for (_, ids), found in zip(probes, answers, strict=True):
         result.update((i, i in found) for i in ids)
@@ -82,10 +79,11 @@ _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 """(A loopback address must not go through the proxy of ``http_proxy``.)"""
 
 
-def _answered(base: str, ids: list[str], timeout: float) -> set[str]:
+def _answered(base: str, ids: list[str]) -> set[str]:
     """The ids among ``ids`` that the server at ``base`` describes (none if nothing there answers as backloop)."""
     try:
-        with _NO_PROXY.open(f"{base}/api/reviews?{urlencode([('id', i) for i in ids])}", timeout=timeout) as reply:
+        url = f"{base}/api/reviews?{urlencode([('id', i) for i in ids])}"
+        with _NO_PROXY.open(url, timeout=PROBE_TIMEOUT_S) as reply:
             described = json.loads(reply.read())
     except (OSError, ValueError):
         return set()

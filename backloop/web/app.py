@@ -19,7 +19,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
-from backloop.config import LOOPBACK_HOSTS
+from backloop.config import LOOPBACK_HOSTS, MAX_IDS_PER_REQUEST
 from backloop.diff.sides import ViewUnavailable, read_side
 from backloop.hub import Hub
 from backloop.review.session import Review, Reviews
@@ -30,7 +30,6 @@ from backloop.web.ws import review_socket
 
 IMAGE_TYPES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".ico"})
 RAW_WAIT_S = 10.0
-MAX_IDS_ASKED = 200
 NO_STORE = {"cache-control": "no-store"}
 
 
@@ -101,8 +100,8 @@ def create_app(reviews: Reviews, hub: Hub, host: str, port: int, allow_hosts: It
         # Only about the ids it is given: the index page sends the ids its browser has opened. Nothing here lists
         # the reviews of this process, so a local process that knows no id learns none (docs/security.md).
         ids = request.query_params.getlist("id")
-        if len(ids) > MAX_IDS_ASKED:
-            return JSONResponse({"error": f"ask about at most {MAX_IDS_ASKED} ids at once"}, status_code=400,
+        if len(ids) > MAX_IDS_PER_REQUEST:
+            return JSONResponse({"error": f"ask about at most {MAX_IDS_PER_REQUEST} ids at once"}, status_code=400,
                                 headers=NO_STORE)
         known = (reviews.get(i) for i in dict.fromkeys(ids))
         return JSONResponse([summary(r) for r in known if r is not None], headers=NO_STORE)
@@ -141,7 +140,7 @@ def create_app(reviews: Reviews, hub: Hub, host: str, port: int, allow_hosts: It
         suffix = PurePosixPath(path).suffix.lower()
         media = (mimetypes.guess_type(f"x{suffix}")[0] or "application/octet-stream") if suffix in IMAGE_TYPES \
             else "application/octet-stream"
-        headers = {"content-security-policy": RAW_CSP, "cache-control": "no-store"}
+        headers = {"content-security-policy": RAW_CSP, **NO_STORE}
         if suffix not in IMAGE_TYPES:
             headers["content-disposition"] = "attachment"
         return Response(data, media_type=media, headers=headers)

@@ -10,6 +10,7 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backloop.config import LOOPBACK_HOSTS
+from backloop.protocol import CLOSE_FORBIDDEN
 
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; "
@@ -60,7 +61,7 @@ class SecurityMiddleware:
         refusal = self._refusal(scope, headers)
         if refusal is not None:
             if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": 4403, "reason": refusal})
+                await send({"type": "websocket.close", "code": CLOSE_FORBIDDEN, "reason": refusal})
                 return
             await PlainTextResponse(refusal, status_code=403)(scope, receive, send)
             return

@@ -6,7 +6,6 @@ page from the test's thread while ``await_comments`` blocks.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import time
@@ -17,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
-from mcp import Client, StdioServerParameters
+from mcp import Client
 from mcp.types import CallToolResult, TextContent
 
-from tests.e2e.conftest import EXPECT_TIMEOUT_MS, E2ERepo
-from tests.support import console_script
+from tests.e2e.conftest import EXPECT_TIMEOUT_MS
+from tests.real_server import mcp_params
+from tests.support import GitRepo
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Dialog, Page
@@ -52,19 +52,10 @@ class Agent:
         return self.portal.start_task_soon(lambda: self.client.call_tool(name, args))
 
 
-def mcp_params(repo: E2ERepo, state_dir: Path) -> StdioServerParameters:
-    command = console_script("backloop-mcp")
-    if command is None:
-        pytest.fail("backloop-mcp is not installed beside this Python or on PATH: pip install -e '.[test]'")
-    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
-    env.update(BACKLOOP_STATE_DIR=str(state_dir), GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
-    return StdioServerParameters(command=command, args=[], cwd=str(repo.root), env=env)
-
-
 @contextmanager
-def agent_session(repo: E2ERepo, state_dir: Path) -> Iterator[Agent]:
+def agent_session(repo: GitRepo, state_dir: Path) -> Iterator[Agent]:
     with start_blocking_portal() as portal, portal.wrap_async_context_manager(
-        Client(mcp_params(repo, state_dir), mode="legacy", read_timeout_seconds=CALL_TIMEOUT_S)
+        Client(mcp_params(repo.root, state_dir), mode="legacy", read_timeout_seconds=CALL_TIMEOUT_S)
     ) as client:
         yield Agent(portal, client)
 
@@ -90,7 +81,7 @@ def file_section(page: Page, path: str) -> Any:
     return page.locator(f'[data-path="{path}"]')
 
 
-def test_review_loop_end_to_end(repo: E2ERepo, page: Page, tmp_path: Path) -> None:
+def test_review_loop_end_to_end(repo: GitRepo, page: Page, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
     repo.write("app.py", (repo.root / "app.py").read_text().replace("return 2\n", "return 22\n"))
@@ -147,7 +138,7 @@ def test_review_loop_end_to_end(repo: E2ERepo, page: Page, tmp_path: Path) -> No
         expect(page.locator("[data-review-state]")).to_have_attribute("data-review-state", "approved")
 
 
-def test_conflicting_edit_is_refused_in_the_page(repo: E2ERepo, page: Page, tmp_path: Path) -> None:
+def test_conflicting_edit_is_refused_in_the_page(repo: GitRepo, page: Page, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
     repo.write("app.py", (repo.root / "app.py").read_text().replace("return 3\n", "return 33\n"))
@@ -167,7 +158,7 @@ def test_conflicting_edit_is_refused_in_the_page(repo: E2ERepo, page: Page, tmp_
         assert "# person" not in (repo.root / "app.py").read_text()
 
 
-def test_restart_keeps_the_review_and_undelivered_comments(repo: E2ERepo, page: Page, tmp_path: Path) -> None:
+def test_restart_keeps_the_review_and_undelivered_comments(repo: GitRepo, page: Page, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
     repo.write("notes.txt", (repo.root / "notes.txt").read_text().replace("line 7\n", "line seven\n"))
@@ -192,8 +183,8 @@ def test_restart_keeps_the_review_and_undelivered_comments(repo: E2ERepo, page: 
     assert time.monotonic() - started < CALL_TIMEOUT_S
 
 
-def test_process_exits_when_stdio_closes(repo: E2ERepo, tmp_path: Path) -> None:
-    params = mcp_params(repo, tmp_path / "state")
+def test_process_exits_when_stdio_closes(repo: GitRepo, tmp_path: Path) -> None:
+    params = mcp_params(repo.root, tmp_path / "state")
     process = subprocess.Popen([params.command], cwd=params.cwd, env=params.env, stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert process.stdin is not None and process.stdout is not None

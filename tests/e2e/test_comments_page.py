@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import E2ERepo, StartServer, Watched, numbered
+from tests.e2e.conftest import StartServer, Watched, numbered
 from tests.e2e.test_live_view import open_view, row, section, with_line
+from tests.support import GitRepo
 
 try:
     from playwright.sync_api import Locator, Page, WebSocket, expect
@@ -63,7 +64,7 @@ def center(locator: Locator) -> tuple[float, float]:
     return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
 
-def test_shift_click_comments_on_a_range(repo: E2ERepo, start_server: StartServer, page: Page) -> None:
+def test_shift_click_comments_on_a_range(repo: GitRepo, start_server: StartServer, page: Page) -> None:
     text = numbered(100)
     for n in (5, 6, 7):
         text = with_line(text, n, f"changed {n}")
@@ -98,7 +99,7 @@ def test_shift_click_comments_on_a_range(repo: E2ERepo, start_server: StartServe
     expect(section(page, "notes.txt").locator("[data-comment-id] .thread-where")).to_have_text("Lines 5\u20137")
 
 
-def test_drag_across_line_numbers_comments_on_a_range(repo: E2ERepo, start_server: StartServer,
+def test_drag_across_line_numbers_comments_on_a_range(repo: GitRepo, start_server: StartServer,
                                                        page: Page) -> None:
     text = numbered(100)
     for n in range(20, 26):
@@ -128,7 +129,7 @@ def test_drag_across_line_numbers_comments_on_a_range(repo: E2ERepo, start_serve
     assert sorted((c["line"], c["end_line"]) for c in comments) == [(21, 24), (23, 25)]
 
 
-def test_split_layout_drag_on_the_old_side(repo: E2ERepo, start_server: StartServer, page: Page) -> None:
+def test_split_layout_drag_on_the_old_side(repo: GitRepo, start_server: StartServer, page: Page) -> None:
     text = numbered(100)
     for n in (40, 41, 42):
         text = with_line(text, n, f"rewritten {n}")
@@ -167,7 +168,7 @@ def answer() -> int:
 <script>window.__pwned=1</script>"""
 
 
-def test_markdown_in_comments_is_rendered_safely(repo: E2ERepo, start_server: StartServer,
+def test_markdown_in_comments_is_rendered_safely(repo: GitRepo, start_server: StartServer,
                                                  watched: Watched) -> None:
     page = watched.page
     repo.write("notes.txt", with_line(numbered(100), 10, "changed 10"))
@@ -218,7 +219,7 @@ def test_markdown_in_comments_is_rendered_safely(repo: E2ERepo, start_server: St
     assert not watched.dialogs
 
 
-def test_threads_follow_their_code_and_outdated_ones_stay_readable(repo: E2ERepo, start_server: StartServer,
+def test_threads_follow_their_code_and_outdated_ones_stay_readable(repo: GitRepo, start_server: StartServer,
                                                                    page: Page) -> None:
     base = with_line(numbered(100), 50, "changed 50")
     repo.write("notes.txt", base)

@@ -16,9 +16,11 @@ from urllib.parse import urlsplit
 import pytest
 from websockets.sync.client import connect
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, E2ERepo, StartServer, Watched, _open_page, numbered
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.conftest import StartServer, Watched, _open_page, numbered
 from tests.e2e.test_comments_page import add_comment
 from tests.e2e.test_live_view import open_view, section, with_line
+from tests.support import GitRepo
 
 try:
     from playwright.sync_api import Page, expect
@@ -118,7 +120,7 @@ def moved(url: str, netloc: str) -> str:
     return urlsplit(url)._replace(netloc=netloc).geturl()
 
 
-def test_a_review_through_a_forwarded_port(repo: E2ERepo, start_server: StartServer, page: Page) -> None:
+def test_a_review_through_a_forwarded_port(repo: GitRepo, start_server: StartServer, page: Page) -> None:
     repo.write("notes.txt", with_line(numbered(100), 10, "changed through the tunnel"))
     server = start_server()
     server_port = urlsplit(server.url).port
@@ -144,7 +146,7 @@ def resolving_browser(browser: Browser) -> Iterator[Browser]:
         launched.close()
 
 
-def test_an_allowed_name_in_a_browser(repo: E2ERepo, start_server: StartServer, resolving_browser: Browser) -> None:
+def test_an_allowed_name_in_a_browser(repo: GitRepo, start_server: StartServer, resolving_browser: Browser) -> None:
     repo.write("notes.txt", with_line(numbered(100), 10, "changed through the tunnel"))
     server = start_server("--allow-host", "devbox.test")
     port = urlsplit(server.url).port

@@ -5,9 +5,10 @@ every import names a file that exists."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
+from tests.support import ROOT
+
+FRONTEND = ROOT / "frontend"
 STATIC_IMPORT = re.compile(r'^\s*(?:import|export)\b[^;]*?\bfrom\s+"(\.{1,2}/[^"]+)"', re.M)
 # (not a JSDoc type, `import("./store.js").Change`)
 DYNAMIC_IMPORT = re.compile(r'\bimport\(\s*"(\.{1,2}/[^"]+)"\s*\)(?!\.)')

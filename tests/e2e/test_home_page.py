@@ -11,8 +11,10 @@ from urllib.parse import urlsplit
 import pytest
 from websockets.sync.client import connect
 
-from tests.e2e.conftest import E2ERepo, Server, StartServer, numbered
+from tests.e2e.conftest import StartServer, numbered
 from tests.e2e.test_live_view import open_view, section, with_line
+from tests.real_server import RealServer
+from tests.support import TIMEOUT_S, GitRepo
 
 try:
     from playwright.sync_api import Locator, Page, expect
@@ -24,41 +26,35 @@ pytestmark = pytest.mark.browser
 STORAGE_KEY = "backloop.reviews"
 
 
-def home(server: Server) -> str:
-    return server.url.split("/review/")[0] + "/"
+def home(server: RealServer) -> str:
+    return f"{server.origin}/"
 
 
-def review_id(server: Server) -> str:
-    return urlsplit(server.url).path.split("/")[2]
-
-
-def send(server: Server, *messages: dict[str, object]) -> None:
+def send(server: RealServer, *messages: dict[str, object]) -> None:
     """Send messages as another client of the review (the agent's side is not needed) and wait for their acks."""
-    parts = urlsplit(server.url)
-    url = f"ws://{parts.netloc}{parts.path.removesuffix('/view')}/ws?{parts.query}"
-    with connect(url, max_size=None) as ws:
-        while json.loads(ws.recv(timeout=10))["type"] != "snapshot":
+    with connect(server.ws_url(), max_size=None) as ws:
+        while json.loads(ws.recv(timeout=TIMEOUT_S))["type"] != "snapshot":
             pass
         for message in messages:
             ws.send(json.dumps(message))
             while True:
-                answer = json.loads(ws.recv(timeout=10))
+                answer = json.loads(ws.recv(timeout=TIMEOUT_S))
                 if answer.get("client_id") == message["client_id"]:
                     assert answer["type"] == "ack", answer
                     break
 
 
-def item(page: Page, server: Server) -> Locator:
-    return page.locator(f'#reviews li[data-review="{review_id(server)}"]')
+def item(page: Page, server: RealServer) -> Locator:
+    return page.locator(f'#reviews li[data-review="{server.review_id}"]')
 
 
 @pytest.fixture
-def changed(repo: E2ERepo) -> E2ERepo:
+def changed(repo: GitRepo) -> GitRepo:
     repo.write("notes.txt", with_line(numbered(100), 50, "changed 50"))
     return repo
 
 
-def test_a_browser_that_opened_no_review_is_shown_none(changed: E2ERepo, start_server: StartServer,
+def test_a_browser_that_opened_no_review_is_shown_none(changed: GitRepo, start_server: StartServer,
                                                         page: Page) -> None:
     server = start_server()
     page.goto(home(server))
@@ -67,12 +63,12 @@ def test_a_browser_that_opened_no_review_is_shown_none(changed: E2ERepo, start_s
     expect(page.locator("#reviews li")).to_have_count(0)
     expect(page.locator("#gone")).to_be_hidden()
     expect(page.get_by_role("combobox", name="Review")).to_be_disabled()
-    assert review_id(server) not in page.content()
+    assert server.review_id not in page.content()
     page.get_by_role("button", name="Open view").click()
     expect(page.get_by_role("alert")).to_contain_text("open a review's address first")
 
 
-def test_an_opened_review_is_listed_with_its_state(changed: E2ERepo, start_server: StartServer, page: Page) -> None:
+def test_an_opened_review_is_listed_with_its_state(changed: GitRepo, start_server: StartServer, page: Page) -> None:
     server = start_server()
     open_view(page, server.url)
     send(server, {"type": "comment", "client_id": "c1", "path": "notes.txt", "line": 50, "body": "why?"},
@@ -95,7 +91,7 @@ def test_an_opened_review_is_listed_with_its_state(changed: E2ERepo, start_serve
     expect(entry.locator(".review-state")).to_have_attribute("data-review-state", "approved")
 
 
-def test_a_review_opened_as_localhost_is_listed_at_the_printed_address(changed: E2ERepo, start_server: StartServer,
+def test_a_review_opened_as_localhost_is_listed_at_the_printed_address(changed: GitRepo, start_server: StartServer,
                                                                        page: Page) -> None:
     server = start_server()
     assert "//127.0.0.1:" in server.url
@@ -106,7 +102,7 @@ def test_a_review_opened_as_localhost_is_listed_at_the_printed_address(changed: 
     expect(page).to_have_url(home(server))
     expect(item(page, server)).to_have_count(1)
 
-def test_the_link_goes_to_the_view_last_opened(changed: E2ERepo, start_server: StartServer, page: Page) -> None:
+def test_the_link_goes_to_the_view_last_opened(changed: GitRepo, start_server: StartServer, page: Page) -> None:
     server = start_server()
     commit_view = server.url.split("?")[0] + "?commit=HEAD&live=false&view=split"
     open_view(page, commit_view)
@@ -117,7 +113,7 @@ def test_the_link_goes_to_the_view_last_opened(changed: E2ERepo, start_server: S
     expect(page).to_have_url(commit_view)
 
 
-def test_opens_a_new_view_of_a_known_review(changed: E2ERepo, start_server: StartServer, page: Page) -> None:
+def test_opens_a_new_view_of_a_known_review(changed: GitRepo, start_server: StartServer, page: Page) -> None:
     server = start_server()
     open_view(page, server.url)
     page.goto(home(server))
@@ -125,12 +121,12 @@ def test_opens_a_new_view_of_a_known_review(changed: E2ERepo, start_server: Star
     page.get_by_role("combobox", name="Compare").select_option("commit")
     page.get_by_role("textbox", name="Revision").fill("HEAD")
     page.get_by_role("button", name="Open view").click()
-    expect(page).to_have_url(re.compile(rf"/review/{review_id(server)}/view\?commit=HEAD&live=false$"))
+    expect(page).to_have_url(re.compile(rf"/review/{server.review_id}/view\?commit=HEAD&live=false$"))
     expect(section(page, "notes.txt")).to_be_visible()
     expect(section(page, "notes.txt").locator(".badge-added")).to_be_visible()
 
 
-def test_another_tab_opening_a_review_updates_the_list(changed: E2ERepo, start_server: StartServer,
+def test_another_tab_opening_a_review_updates_the_list(changed: GitRepo, start_server: StartServer,
                                                         page: Page) -> None:
     server = start_server()
     page.goto(home(server))
@@ -142,7 +138,7 @@ def test_another_tab_opening_a_review_updates_the_list(changed: E2ERepo, start_s
     expect(page.get_by_role("combobox", name="Review")).to_be_enabled()
 
 
-def test_reviews_the_server_does_not_serve_stay_until_forgotten(changed: E2ERepo, start_server: StartServer,
+def test_reviews_the_server_does_not_serve_stay_until_forgotten(changed: GitRepo, start_server: StartServer,
                                                                  page: Page) -> None:
     server = start_server()
     open_view(page, server.url)
@@ -166,10 +162,10 @@ def test_reviews_the_server_does_not_serve_stay_until_forgotten(changed: E2ERepo
     gone.get_by_role("button", name="Forget Yesterday's refactor in this browser").click()
     expect(page.locator("#gone")).to_be_hidden()
     stored = page.evaluate("key => JSON.parse(localStorage.getItem(key)).map(k => k.id)", STORAGE_KEY)
-    assert stored == [review_id(server)]
+    assert stored == [server.review_id]
 
 
-def test_forgetting_a_served_review_and_opening_it_again(changed: E2ERepo, start_server: StartServer,
+def test_forgetting_a_served_review_and_opening_it_again(changed: GitRepo, start_server: StartServer,
                                                           page: Page) -> None:
     server = start_server()
     open_view(page, server.url)
@@ -182,7 +178,7 @@ def test_forgetting_a_served_review_and_opening_it_again(changed: E2ERepo, start
     expect(item(page, server)).to_have_count(1)
 
 
-def test_after_a_restart_the_list_shows_every_review_served_again(changed: E2ERepo, start_server: StartServer,
+def test_after_a_restart_the_list_shows_every_review_served_again(changed: GitRepo, start_server: StartServer,
                                                                   page: Page) -> None:
     """A restart reuses the port its reviews had (same origin, same storage): the reviews come back, and the index
     page shows the ones this browser opened, and none it did not."""
@@ -195,8 +191,8 @@ def test_after_a_restart_the_list_shows_every_review_served_again(changed: E2ERe
     page.goto(home(second))
     expect(item(page, first)).to_have_count(1)
     expect(page.locator("#reviews li")).to_have_count(1)
-    assert review_id(second) not in page.content()
+    assert second.review_id not in page.content()
     open_view(page, second.url)
     page.goto(home(second))
     expect(page.locator("#reviews li")).to_have_count(2)
-    expect(page.locator("#reviews li").first).to_have_attribute("data-review", review_id(second))
+    expect(page.locator("#reviews li").first).to_have_attribute("data-review", second.review_id)

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import E2ERepo, StartServer, Watched, numbered
+from tests.e2e.conftest import StartServer, Watched, numbered
+from tests.support import GitRepo
 
 try:
     from playwright.sync_api import Locator, Page, expect
@@ -40,7 +41,7 @@ def with_line(text: str, number: int, replacement: str) -> str:
     return "".join(lines)
 
 
-def test_live_view_lists_changed_files(repo: E2ERepo, start_server: StartServer, page: Page) -> None:
+def test_live_view_lists_changed_files(repo: GitRepo, start_server: StartServer, page: Page) -> None:
     repo.write("app.py", (repo.root / "app.py").read_text().replace("return 5\n", "return 5 * 2\n"))
     repo.write("notes.txt", with_line(numbered(100), 50, "line fifty"))
     server = start_server()
@@ -58,7 +59,7 @@ def test_live_view_lists_changed_files(repo: E2ERepo, start_server: StartServer,
     expect(page.locator(".review-compare")).to_contain_text("work tree")
 
 
-def test_disk_edit_shows_without_reload(repo: E2ERepo, start_server: StartServer, page: Page) -> None:
+def test_disk_edit_shows_without_reload(repo: GitRepo, start_server: StartServer, page: Page) -> None:
     repo.write("notes.txt", with_line(numbered(100), 10, "first edit"))
     server = start_server()
     open_view(page, server.url)
@@ -73,7 +74,7 @@ def test_disk_edit_shows_without_reload(repo: E2ERepo, start_server: StartServer
     expect(section(page, "notes.txt").locator(".counts")).to_contain_text("+2")
 
 
-def test_untracked_file_appears_and_disappears(repo: E2ERepo, start_server: StartServer, page: Page) -> None:
+def test_untracked_file_appears_and_disappears(repo: GitRepo, start_server: StartServer, page: Page) -> None:
     repo.write("README.md", "# Demo, edited\n")
     server = start_server()
     open_view(page, server.url)
@@ -87,13 +88,13 @@ def test_untracked_file_appears_and_disappears(repo: E2ERepo, start_server: Star
     expect(page.locator('#sidebar a[data-file="docs/new_page.md"]')).to_be_visible()
     expect(page.locator(".totals")).to_contain_text("2 files changed")
 
-    repo.delete("docs/new_page.md")
+    (repo.root / "docs/new_page.md").unlink()
     expect(new).to_have_count(0)
     expect(page.locator('#sidebar a[data-file="docs/new_page.md"]')).to_have_count(0)
     expect(page.locator(".totals")).to_contain_text("1 file changed")
 
 
-def test_layout_toggle_changes_table_and_url(repo: E2ERepo, start_server: StartServer, page: Page) -> None:
+def test_layout_toggle_changes_table_and_url(repo: GitRepo, start_server: StartServer, page: Page) -> None:
     repo.write("notes.txt", with_line(numbered(100), 30, "changed thirty"))
     server = start_server()
     open_view(page, server.url)
@@ -119,7 +120,7 @@ def test_layout_toggle_changes_table_and_url(repo: E2ERepo, start_server: StartS
     expect(section(page, "notes.txt").locator("table.diff-split")).to_be_visible()
 
 
-def test_expand_context(repo: E2ERepo, start_server: StartServer, page: Page) -> None:
+def test_expand_context(repo: GitRepo, start_server: StartServer, page: Page) -> None:
     text = with_line(with_line(numbered(100), 50, "changed 50"), 62, "changed 62")
     repo.write("notes.txt", text)
     server = start_server()
@@ -149,7 +150,7 @@ def test_expand_context(repo: E2ERepo, start_server: StartServer, page: Page) ->
     expect(notes.get_by_role("button", name=re.compile(r"lines down"))).to_have_count(0)
 
 
-def test_collapsed_file_stays_collapsed_across_update(repo: E2ERepo, start_server: StartServer, page: Page) -> None:
+def test_collapsed_file_stays_collapsed_across_update(repo: GitRepo, start_server: StartServer, page: Page) -> None:
     repo.write("notes.txt", with_line(numbered(100), 20, "before"))
     repo.write("README.md", "# Demo, edited\n")
     server = start_server()
@@ -169,7 +170,7 @@ def test_collapsed_file_stays_collapsed_across_update(repo: E2ERepo, start_serve
     expect(row(page, "notes.txt", "n90")).to_contain_text("after")
 
 
-def test_hostile_name_and_content_render_as_text(repo: E2ERepo, start_server: StartServer, watched: Watched) -> None:
+def test_hostile_name_and_content_render_as_text(repo: GitRepo, start_server: StartServer, watched: Watched) -> None:
     page = watched.page
     name = "<img src=x onerror=alert(1)>.txt"
     repo.write(name, "<script>alert(1)</script>\n<img src=x onerror=alert(2)>\n")
@@ -190,7 +191,7 @@ def test_hostile_name_and_content_render_as_text(repo: E2ERepo, start_server: St
     assert not watched.dialogs
 
 
-def test_connection_indicator_shows_reconnecting(repo: E2ERepo, start_server: StartServer, watched: Watched) -> None:
+def test_connection_indicator_shows_reconnecting(repo: GitRepo, start_server: StartServer, watched: Watched) -> None:
     watched.allow_console.append(re.compile(r"WebSocket|ERR_CONNECTION_REFUSED"))
     page = watched.page
     repo.write("README.md", "# Demo, edited\n")
@@ -221,7 +222,7 @@ def _top(locator: Locator) -> float:
     return box["y"]
 
 
-def test_scroll_stays_put_across_live_updates(repo: E2ERepo, start_server: StartServer, page: Page) -> None:
+def test_scroll_stays_put_across_live_updates(repo: GitRepo, start_server: StartServer, page: Page) -> None:
     originals = {f"f{i:02}.txt": numbered(80, f"f{i} line") for i in range(8)}
     for name, text in originals.items():
         repo.write(name, text)

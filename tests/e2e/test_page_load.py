@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import E2ERepo, StartServer, numbered
+from tests.e2e.conftest import StartServer, numbered
 from tests.e2e.test_live_view import open_view, row, with_line
+from tests.support import GitRepo
 
 try:
     from playwright.sync_api import Page, expect
@@ -22,7 +23,7 @@ EXTRAS_IN_JS = """() => performance.getEntriesByType("resource")
   .some((e) => e.name.endsWith("/markdown-inline.js") && e.responseEnd > 0)"""
 
 
-def test_a_reload_takes_the_static_files_from_the_browser_cache(repo: E2ERepo, start_server: StartServer,
+def test_a_reload_takes_the_static_files_from_the_browser_cache(repo: GitRepo, start_server: StartServer,
                                                                   page: Page) -> None:
     repo.write("notes.txt", with_line(numbered(100), 50, "changed 50"))
     server = start_server()

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
-import subprocess
-import sys
-import threading
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import ROOT, E2ERepo, StartServer, Watched, numbered
+from tests.e2e.conftest import StartServer, Watched, numbered
 from tests.e2e.test_live_view import open_view, row, section, with_line
+from tests.real_server import RealServer
+from tests.support import GitRepo
 
 try:
     from playwright.sync_api import Page, WebSocketRoute, expect
@@ -71,7 +68,7 @@ class Relay:
         self.held.clear()
 
 
-def test_streamed_files_show_placeholders_until_their_diff_arrives(repo: E2ERepo, start_server: StartServer,
+def test_streamed_files_show_placeholders_until_their_diff_arrives(repo: GitRepo, start_server: StartServer,
                                                                    page: Page) -> None:
     # 24 files with 200 changed lines each: more than a snapshot carries with their lines (about 300)
     for i in range(24):
@@ -102,7 +99,7 @@ def test_streamed_files_show_placeholders_until_their_diff_arrives(repo: E2ERepo
     expect(page.get_by_text("No changes to show")).to_have_count(0)
 
 
-def test_expand_error_is_shown_at_the_expander(repo: E2ERepo, start_server: StartServer, page: Page) -> None:
+def test_expand_error_is_shown_at_the_expander(repo: GitRepo, start_server: StartServer, page: Page) -> None:
     repo.write("notes.txt", with_line(numbered(100), 50, "changed 50"))
     server = start_server()
     # the file leaves the diff between the click and the server's answer: here, the request names another path
@@ -117,7 +114,7 @@ def test_expand_error_is_shown_at_the_expander(repo: E2ERepo, start_server: Star
     expect(page.locator("#banners [role=alert]:visible")).to_have_count(0)
 
 
-def test_open_file_error_is_shown_in_the_editor(repo: E2ERepo, start_server: StartServer, page: Page) -> None:
+def test_open_file_error_is_shown_in_the_editor(repo: GitRepo, start_server: StartServer, page: Page) -> None:
     repo.write("notes.txt", with_line(numbered(100), 50, "changed 50"))
     os.symlink("notes.txt", repo.root / "link.txt")
     server = start_server()
@@ -131,34 +128,7 @@ def test_open_file_error_is_shown_in_the_editor(repo: E2ERepo, start_server: Sta
     expect(page.locator("#banners [role=alert]:visible")).to_have_count(0)
 
 
-def _serve_on(repo: E2ERepo, state_dir: Path, port: int) -> subprocess.Popen[str]:
-    """``backloop server`` on a given port (the review comes back from the state directory at the same URL)."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", BACKLOOP_STATE_DIR=str(state_dir),
-               GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "backloop", "server", "--repo", str(repo.root), "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    assert process.stdout is not None
-    stdout = process.stdout
-
-    def pump() -> None:
-        for line in stdout:
-            lines.put(line)
-
-    threading.Thread(target=pump, daemon=True).start()
-    output = ""
-    while f"127.0.0.1:{port}/review/" not in output:
-        try:
-            output += lines.get(timeout=30)
-        except queue.Empty:
-            process.kill()
-            pytest.fail(f"backloop server did not start on port {port}:\n{output}")
-    return process
-
-
-def test_server_gone_banner_and_reconnect(repo: E2ERepo, start_server: StartServer, watched: Watched,
+def test_server_gone_banner_and_reconnect(repo: GitRepo, start_server: StartServer, watched: Watched,
                                           tmp_path: Path) -> None:
     # (requests in flight when the server dies fail too: the modules loaded after the first paint, say)
     watched.allow_console.append(re.compile(r"WebSocket|Failed to load resource: net::ERR_"))
@@ -169,8 +139,7 @@ def test_server_gone_banner_and_reconnect(repo: E2ERepo, start_server: StartServ
     expect(section(page, "README.md")).to_contain_text("edited")
     banner = page.locator(".banner-offline")
     expect(banner).to_be_hidden()
-    port = urlsplit(server.url).port
-    assert port is not None
+    port = server.port
 
     server.kill()  # (maybe before the page asked for the modules it loads after its first paint)
     expect(page.locator("[data-connection]")).to_have_attribute("data-connection", "reconnecting")
@@ -182,7 +151,7 @@ def test_server_gone_banner_and_reconnect(repo: E2ERepo, start_server: StartServ
     expect(section(page, "README.md")).to_be_visible()  # the last diff stays readable
 
     # backloop comes back at the same address: the page finds it by itself
-    restarted = _serve_on(repo, tmp_path / "state", port)
+    restarted = RealServer.launch(repo.root, tmp_path / "state", port=port)
     try:
         expect(page.locator("[data-connection]")).to_have_attribute("data-connection", "open", timeout=30_000)
         expect(banner).to_be_hidden()
@@ -191,11 +160,10 @@ def test_server_gone_banner_and_reconnect(repo: E2ERepo, start_server: StartServ
         repo.write("README.md", "# Demo, edited again\n")
         expect(section(page, "README.md")).to_contain_text("edited again")
     finally:
-        restarted.terminate()
-        restarted.wait(timeout=10)
+        restarted.stop()
 
 
-def test_parts_loaded_after_first_paint_come_when_they_can(repo: E2ERepo, start_server: StartServer,
+def test_parts_loaded_after_first_paint_come_when_they_can(repo: GitRepo, start_server: StartServer,
                                                            watched: Watched) -> None:
     watched.allow_console.append(re.compile(r"ERR_FAILED|extras\.js"))
     page = watched.page

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import E2ERepo, StartServer, numbered
+from tests.e2e.conftest import StartServer, numbered
 from tests.e2e.test_live_view import open_view, row, section, with_line
+from tests.support import GitRepo
 
 try:
     from playwright.sync_api import Page, expect
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.browser
 TWO_HUNKS = with_line(with_line(numbered(100), 10, "changed 10"), 80, "changed 80")
 
 
-def test_rows_a_change_leaves_alone_stay_and_keep_the_selection(repo: E2ERepo, start_server: StartServer,
+def test_rows_a_change_leaves_alone_stay_and_keep_the_selection(repo: GitRepo, start_server: StartServer,
                                                                 page: Page) -> None:
     repo.write("notes.txt", TWO_HUNKS)
     server = start_server()
@@ -40,7 +41,7 @@ def test_rows_a_change_leaves_alone_stay_and_keep_the_selection(repo: E2ERepo, s
 
 
 @pytest.mark.parametrize("layout", ["unified", "split"])
-def test_rows_below_added_lines_get_their_new_numbers(repo: E2ERepo, start_server: StartServer, page: Page,
+def test_rows_below_added_lines_get_their_new_numbers(repo: GitRepo, start_server: StartServer, page: Page,
                                                       layout: str) -> None:
     repo.write("notes.txt", TWO_HUNKS)
     server = start_server()
@@ -65,7 +66,7 @@ def test_rows_below_added_lines_get_their_new_numbers(repo: E2ERepo, start_serve
     expect(section(page, "notes.txt").locator('tr[data-key="n83"] + tr.comment-form-row')).to_have_count(1)
 
 
-def test_a_file_entering_the_diff_next_to_the_one_in_view_comes_with_its_rows(repo: E2ERepo,
+def test_a_file_entering_the_diff_next_to_the_one_in_view_comes_with_its_rows(repo: GitRepo,
                                                                              start_server: StartServer,
                                                                              page: Page) -> None:
     for name in ("a.txt", "b.txt", "c.txt"):
@@ -95,7 +96,7 @@ def test_a_file_entering_the_diff_next_to_the_one_in_view_comes_with_its_rows(re
     expect(row(page, "b.txt", "n5")).to_contain_text("b changed")
 
 
-def test_rows_are_built_near_the_viewport_and_dropped_far_away(repo: E2ERepo, start_server: StartServer,
+def test_rows_are_built_near_the_viewport_and_dropped_far_away(repo: GitRepo, start_server: StartServer,
                                                                 page: Page) -> None:
     names = [f"f{i:02}.txt" for i in range(24)]
     for name in names:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any, get_args
 
 import msgspec
 
 from backloop import protocol
+from tests.support import ROOT
 
-PROTOCOL_JS = Path(__file__).resolve().parents[2] / "frontend" / "protocol.js"
+PROTOCOL_JS = ROOT / "frontend" / "protocol.js"
 
 
 def js_object(name: str) -> dict[str, str]:

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from backloop.diff.sides import MAX_LOAD_LINES
-from tests.e2e.conftest import E2ERepo, StartServer, numbered
+from tests.e2e.conftest import StartServer, numbered
 from tests.e2e.test_live_view import open_view, row, section, with_line
+from tests.support import GitRepo
 
 try:
     from playwright.sync_api import Page, expect
@@ -32,7 +33,7 @@ def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
 
 
-def test_image_before_and_after(repo: E2ERepo, start_server: StartServer, page: Page) -> None:
+def test_image_before_and_after(repo: GitRepo, start_server: StartServer, page: Page) -> None:
     repo.write("img/logo.png", png(24, 12, (200, 30, 30)))
     repo.write("blob.bin", bytes(range(256)))
     repo.commit("binary files")
@@ -59,7 +60,7 @@ def row_js(path: str, key: str) -> str:
     return f"""() => document.querySelector('section.file[data-path="{path}"] tr[data-key="{key}"]') !== null"""
 
 
-def test_too_large_file_loads_on_request(repo: E2ERepo, start_server: StartServer, page: Page) -> None:
+def test_too_large_file_loads_on_request(repo: GitRepo, start_server: StartServer, page: Page) -> None:
     repo.write("big.txt", numbered(20_100, "row"))
     server = start_server()
     open_view(page, server.url)
@@ -75,7 +76,7 @@ def test_too_large_file_loads_on_request(repo: E2ERepo, start_server: StartServe
     expect(big.locator("button[data-action=load]")).to_have_count(0)
 
 
-def test_a_diff_too_large_for_the_page_offers_the_file_instead(repo: E2ERepo, start_server: StartServer,
+def test_a_diff_too_large_for_the_page_offers_the_file_instead(repo: GitRepo, start_server: StartServer,
                                                                page: Page) -> None:
     repo.write("huge.txt", numbered(MAX_LOAD_LINES + 1, "row"))
     server = start_server()
@@ -97,7 +98,7 @@ def test_a_diff_too_large_for_the_page_offers_the_file_instead(repo: E2ERepo, st
     expect(huge).not_to_contain_text("more than a page can show")
     page.wait_for_function(row_js("huge.txt", "n25000"), polling=100, timeout=30_000)
 
-def test_line_ending_markers(repo: E2ERepo, start_server: StartServer, page: Page) -> None:
+def test_line_ending_markers(repo: GitRepo, start_server: StartServer, page: Page) -> None:
     repo.write("dos.txt", "one\r\ntwo\r\nthree\r\n")
     repo.write("tail.txt", "a\nb\n")
     repo.commit("line endings")
@@ -111,7 +112,7 @@ def test_line_ending_markers(repo: E2ERepo, start_server: StartServer, page: Pag
     expect(row(page, "tail.txt", "n3").locator(".crlf")).to_have_count(0)
 
 
-def test_open_comment_form_survives_a_live_update(repo: E2ERepo, start_server: StartServer, page: Page) -> None:
+def test_open_comment_form_survives_a_live_update(repo: GitRepo, start_server: StartServer, page: Page) -> None:
     repo.write("notes.txt", with_line(numbered(100), 50, "changed 50"))
     server = start_server()
     open_view(page, server.url)
@@ -129,7 +130,7 @@ def test_open_comment_form_survives_a_live_update(repo: E2ERepo, start_server: S
     expect(notes.locator('tr[data-key="n50"] + tr.comment-form-row')).to_have_count(1)
 
 
-def test_whitespace_and_context_are_in_the_url(repo: E2ERepo, start_server: StartServer, page: Page) -> None:
+def test_whitespace_and_context_are_in_the_url(repo: GitRepo, start_server: StartServer, page: Page) -> None:
     repo.write("notes.txt", with_line(numbered(100), 50, "changed 50"))
     server = start_server()
     open_view(page, server.url)

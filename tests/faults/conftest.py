@@ -16,19 +16,23 @@ import pytest
 from starlette.testclient import TestClient, WebSocketTestSession
 
 from backloop.config import Settings
-from backloop.git.repo import Repo
 from backloop.review.session import Review
 from backloop.review.store import Store
 from backloop.runtime import Runtime
-from backloop.viewspec import parse_view
-from backloop.web.app import create_app
 from tests.conftest import MakeRepo
-from tests.support import TIMEOUT_S, GitRepo, receive, receive_until
+from tests.support import (
+    APP_PORT,
+    LIVE_QUERY,
+    TIMEOUT_S,
+    GitRepo,
+    Message,
+    app_client,
+    app_ws_url,
+    new_review,
+    receive,
+    receive_until,
+)
 
-PORT = 49123
-"""The port the app believes it is served on (TestClient opens no socket)."""
-LIVE = "since=HEAD&live=true"
-Message = dict[str, Any]
 T = TypeVar("T")
 
 DISK_FULL = "database or disk is full"
@@ -113,8 +117,8 @@ class Env:
     def store(self) -> Store:
         return self.runtime.store
 
-    def connect(self, query: str = LIVE) -> WebSocketTestSession:
-        return self.client.websocket_connect(f"ws://127.0.0.1:{PORT}/review/{self.review.id}/ws?{query}")
+    def connect(self, query: str = LIVE_QUERY) -> WebSocketTestSession:
+        return self.client.websocket_connect(app_ws_url(self.review.id, query))
 
     def call(self, fn: Callable[[], Any]) -> Any:
         """Run an async callable in the app's event loop (the one the websockets are served from)."""
@@ -126,16 +130,10 @@ def env(make_repo: MakeRepo, tmp_path: Path) -> Iterator[Env]:
     repo = make_repo({"app.py": "a = 1\nb = 2\nc = 3\n", "notes.txt": "keep\n"})
     repo.write("app.py", "a = 1\nb = 20\nc = 3\n")
     runtime = Runtime(Settings(state_dir=tmp_path / "state"))
-    runtime.port = PORT  # the agent's tools must not start a real server: the TestClient serves the app
-    app = create_app(runtime.reviews, runtime.hub, "127.0.0.1", PORT)
+    runtime.port = APP_PORT  # the agent's tools must not start a real server: the TestClient serves the app
     try:
-        with TestClient(app, base_url=f"http://127.0.0.1:{PORT}") as client:
-            async def make() -> Review:
-                return await runtime.reviews.create(await Repo.open(repo.root),
-                                                    parse_view({"since": "HEAD", "live": "true"}))
-
-            review = client.portal.call(make)  # type: ignore[union-attr]
-            yield Env(client, runtime, review, repo)
+        with app_client(runtime.reviews, runtime.hub) as client:
+            yield Env(client, runtime, new_review(client, runtime.reviews, repo.root), repo)
             client.portal.call(runtime.reviews.broker.flush)  # type: ignore[union-attr]
     finally:
         with contextlib.suppress(Exception):

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.conftest import Env, Message, answer, start
-from tests.support import TIMEOUT_S, receive_until
+from tests.faults.conftest import Env, answer, start
+from tests.support import TIMEOUT_S, Message, receive_until
 
 BODY = "".join(f"line {n} of a file long enough that a partial write shows\n" for n in range(300))
 ROUNDS = 24

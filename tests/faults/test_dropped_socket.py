@@ -18,8 +18,8 @@ from backloop.hub import Subscriber
 from backloop.mcp import tools
 from backloop.protocol import Ack, ServerMessage
 from backloop.review import edit, session
-from tests.faults.conftest import Env, Message, answer, failing_db, rows, start, until
-from tests.support import TIMEOUT_S, receive_until
+from tests.faults.conftest import Env, answer, failing_db, rows, start, until
+from tests.support import TIMEOUT_S, Message, receive_until
 
 HOLDS = ["none", "store_write", "file_write", "ack_lost"]
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,12 +14,11 @@ from pathlib import Path
 
 import pytest
 from mcp import Client as McpClient
-from mcp import StdioServerParameters
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import MakeRepo
-from tests.real_server import Client, Message, client, start_server
-from tests.support import TIMEOUT_S, console_script
+from tests.real_server import Client, RealServer, client, mcp_params
+from tests.support import TIMEOUT_S, Message
 
 pytestmark = pytest.mark.anyio
 WRITERS = 3
@@ -59,47 +56,37 @@ class Writer:
         self.acked = {cid: a["id"] for cid, a in ws.answers.items() if a["type"] == "ack"}
 
 
-def mcp_params(repo: Path, state: Path) -> StdioServerParameters:
-    command = console_script("backloop-mcp")
-    args: list[str] = []
-    if command is None:
-        command, args = sys.executable, ["-m", "backloop", "mcp"]
-    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
-    env.update(BACKLOOP_STATE_DIR=str(state), GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
-    return StdioServerParameters(command=command, args=args, cwd=str(repo), env=env)
-
-
 async def test_kill_9_while_comments_are_posted(make_repo: MakeRepo, tmp_path: Path) -> None:
     repo = make_repo({"app.py": "a = 1\n"})
     repo.write("app.py", "a = 2\n")
     state = tmp_path / "state"
     writers = [Writer(f"w{k}") for k in range(WRITERS)]
 
-    first = await start_server(repo.root, state)
+    first = await asyncio.to_thread(RealServer.launch, repo.root, state)
     try:
         enough = asyncio.Event()
         async with contextlib.AsyncExitStack() as stack:
-            sockets = [await stack.enter_async_context(client(first.ws_url)) for _ in writers]
+            sockets = [await stack.enter_async_context(client(first.ws_url())) for _ in writers]
             posting = [asyncio.create_task(w.post_until_closed(ws, enough, lambda: sum(len(w.acked) for w in writers)))
                        for w, ws in zip(writers, sockets, strict=True)]
             async with asyncio.timeout(TIMEOUT_S):
                 await enough.wait()
-            await first.kill()  # SIGKILL, with comments in flight
+            await asyncio.to_thread(first.kill)  # SIGKILL, with comments in flight
             async with asyncio.timeout(TIMEOUT_S):
                 await asyncio.gather(*posting)
     finally:
-        await first.kill()
+        await asyncio.to_thread(first.kill)
     acked = {cid: cid_id for w in writers for cid, cid_id in w.acked.items()}
     sent = {cid: m for w in writers for cid, m in w.sent.items()}
     assert len(acked) >= KILL_AFTER
     assert len(sent) > len(acked), "nothing was in flight when the server was killed"
 
-    second = await start_server(repo.root, state)
+    second = await asyncio.to_thread(RealServer.launch, repo.root, state)
     try:
         assert second.review_id == first.review_id  # the review is restored
         # Each client reconnects and resends what was never acked (as the page does), with the same client_id.
         resent: dict[str, str] = {}
-        async with client(second.ws_url) as ws:
+        async with client(second.ws_url()) as ws:
             for cid, message in sent.items():
                 if cid not in acked:
                     await ws.send(message)
@@ -114,7 +101,7 @@ async def test_kill_9_while_comments_are_posted(make_repo: MakeRepo, tmp_path: P
             await ws.until(lambda: ws.answers.get(some, {}).get("type") == "ack", "the ack of a duplicate")
             assert ws.answers[some]["id"] == acked[some]
 
-        async with client(second.ws_url) as fresh:  # a fresh page
+        async with client(second.ws_url()) as fresh:  # a fresh page
             comments = fresh.comments
         bodies = Counter(c["body"] for c in comments.values())
         assert set(bodies) == {m["body"] for m in sent.values()}, "a comment is missing"
@@ -136,5 +123,5 @@ async def test_kill_9_while_comments_are_posted(make_repo: MakeRepo, tmp_path: P
                                                              "timeout_seconds": 0.2})
             assert again.structured_content is not None and again.structured_content["timed_out"]
     finally:
-        await second.stop()
-    assert "Traceback" not in second.stderr(), second.stderr()
+        await asyncio.to_thread(second.stop)
+    assert "Traceback" not in "".join(second.output), "".join(second.output)

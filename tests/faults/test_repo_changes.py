@@ -11,11 +11,9 @@ from typing import Any
 
 from starlette.testclient import WebSocketTestSession
 
-from backloop.git.repo import Repo
 from backloop.review.session import Review
-from backloop.viewspec import parse_view
-from tests.faults.conftest import PORT, Env, Message, answer, ping
-from tests.support import TIMEOUT_S, compute, receive
+from tests.faults.conftest import Env, answer, ping
+from tests.support import TIMEOUT_S, Message, app_ws_url, compute, new_review, receive
 
 
 class Live:
@@ -69,15 +67,11 @@ def digests(env: Env, view: Mapping[str, str]) -> dict[str, str]:
 
 
 def review_of(env: Env, view: Mapping[str, str]) -> Review:
-    async def make() -> Review:
-        return await env.runtime.reviews.create(await Repo.open(env.repo.root), parse_view(view))
-
-    review: Review = env.call(make)
-    return review
+    return new_review(env.client, env.runtime.reviews, env.repo.root, view)
 
 
 def connect(env: Env, review: Review, query: str) -> Any:
-    return env.client.websocket_connect(f"ws://127.0.0.1:{PORT}/review/{review.id}/ws?{query}")
+    return env.client.websocket_connect(app_ws_url(review.id, query))
 
 
 LIVE = {"since": "HEAD", "live": "true"}

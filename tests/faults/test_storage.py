@@ -22,8 +22,8 @@ from mcp.types import CallToolResult, TextContent
 from backloop.mcp import tools
 from backloop.mcp.server import build_server
 from tests.conftest import MakeRepo
-from tests.faults.conftest import DISK_FULL, Env, Message, answer, failing_db, ping, rows, start
-from tests.support import receive_until
+from tests.faults.conftest import DISK_FULL, Env, answer, failing_db, ping, rows, start
+from tests.support import Message, receive_until
 
 State = tuple[Any, ...]
 

@@ -172,19 +172,17 @@ async def test_untracked_respects_gitignore_and_skips_nested_repositories(make_r
     repo = await Repo.open(gr.root)
     assert sorted(await repo.untracked()) == [".git-not-really", "dir/deep/file.py", "new.txt", "odd\tname\n.txt"]
     assert await repo.untracked(["new.txt", "debug.log", "tracked.txt"]) == ["new.txt"]
-    ignored = await repo.ignored_dirs()
-    assert "build/" in ignored and "debug.log" in ignored and "excluded.txt" in ignored
 
 
-async def test_tracked(make_repo: MakeRepo) -> None:
+async def test_index_and_tree_paths(make_repo: MakeRepo) -> None:
     gr = make_repo({"a.txt": "a\n", "dir/b.txt": "b\n"})
     first = gr.head()
     gr.git("rm", "-q", "a.txt")
     gr.write("c.txt", "c\n")
     gr.git("add", "c.txt")
     repo = await Repo.open(gr.root)
-    assert await repo.tracked(None) == {"dir/b.txt", "c.txt"}
-    assert await repo.tracked(first) == {"a.txt", "dir/b.txt", "c.txt"}
+    assert await repo.index_paths() == {"dir/b.txt", "c.txt"}
+    assert await repo.tree_paths(first) == {"a.txt", "dir/b.txt"}
 
 
 async def test_read_blob(make_repo: MakeRepo) -> None:
@@ -251,8 +249,9 @@ async def test_git_calls_take_no_optional_locks(make_repo: MakeRepo) -> None:
     await repo.diff(head, WORKTREE)
     await repo.diff(head, INDEX)
     await repo.untracked()
-    await repo.ignored_dirs()
-    await repo.tracked(head)
+    await repo.ignored(["c.txt"])
+    await repo.index_paths()
+    await repo.tree_paths(head)
     assert (index.read_bytes(), index.stat().st_mtime_ns) == before
     assert not (gr.root / ".git" / "index.lock").exists()
 

@@ -22,7 +22,7 @@ GIT = Path("/r/.git")
 
 
 def _classify(*raw: str, git_dir: Path = GIT) -> tuple[set[str], bool]:
-    return classify(ROOT, git_dir, [(Change.modified, p) for p in raw])
+    return classify(ROOT, git_dir, [(Change.modified, p) for p in raw], git_dir)
 
 
 def test_work_tree_paths_are_relative() -> None:

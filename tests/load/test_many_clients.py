@@ -50,14 +50,14 @@ async def test_clients_converge_through_500_file_branch_switches(make_repo: Make
     state = tmp_path / "state"
     async with running_server(repo.root, state, "--since", "main") as server, \
             contextlib.AsyncExitStack() as stack:
-        clients: list[Client] = [await stack.enter_async_context(client(server.ws_url)) for _ in range(CLIENTS)]
+        clients: list[Client] = [await stack.enter_async_context(client(server.ws_url())) for _ in range(CLIENTS)]
         for branch, count in (("rewrite", FILES + 1), ("main", 1)):
             await asyncio.to_thread(repo.git, "checkout", "-q", branch)
             want = await expected(repo.root, view)
             assert len(want) == count
             await asyncio.gather(*(c.until(shows(c, want), f"client {i} converges after the switch to {branch}",
                                             CONVERGE_S) for i, c in enumerate(clients)))
-            async with client(server.ws_url) as fresh:
+            async with client(server.ws_url()) as fresh:
                 assert fresh.files == want
             for i, c in enumerate(clients):
                 assert c.notice[0] == "ok" and not c.closed, (i, c.notice)

@@ -26,6 +26,7 @@ from backloop.runtime import Runtime
 from backloop.viewspec import parse_view
 from tests.conftest import MakeRepo
 from tests.real_server import Client, client
+from tests.support import LIVE_QUERY
 
 pytestmark = pytest.mark.anyio
 UPDATES = 30
@@ -101,7 +102,7 @@ async def served(make_repo: MakeRepo, tmp_path: Path) -> AsyncIterator[tuple[Run
 
 async def test_a_client_that_stops_reading(served: tuple[Runtime, Review, Path]) -> None:
     runtime, review, root = served
-    path = f"/review/{review.id}/ws?since=HEAD&live=true"
+    path = f"/review/{review.id}/ws?{LIVE_QUERY}"
     stuck = await asyncio.to_thread(StuckSocket, runtime.port or 0, path)
     try:
         async with client(f"ws://127.0.0.1:{runtime.port}{path}") as fast:

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import MakeRepo
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
         "params": {"protocolVersion": "2025-06-18", "capabilities": {"roots": {"listChanged": True}},
                    "clientInfo": {"name": "t", "version": "1"}}}

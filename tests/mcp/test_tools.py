@@ -17,11 +17,11 @@ from backloop.mcp import tools
 from backloop.mcp.server import build_server
 from backloop.runtime import Runtime
 from tests.conftest import MakeRepo
-from tests.support import GitRepo
+from tests.support import ROOT, GitRepo
 
 pytestmark = pytest.mark.anyio
 URL = re.compile(r"http://127\.0\.0\.1:(\d+)/review/([0-9a-f]{24})/view\?since=HEAD&live=true")
-DOCS = Path(__file__).resolve().parent.parent.parent / "docs" / "mcp.md"
+DOCS = ROOT / "docs" / "mcp.md"
 
 
 def text(result: CallToolResult) -> str:

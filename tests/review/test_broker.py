@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from backloop.config import DATABASE
 from backloop.git.repo import Repo
 from backloop.review.session import Review, Reviews
 from backloop.review.store import Entry, Store
@@ -31,7 +32,7 @@ class CountingStore(Store):
 
 async def setup(make_repo: MakeRepo, tmp_path: Path) -> tuple[Reviews, CountingStore, Review]:
     repo = make_repo({"a.py": "x = 1\n"})
-    store = CountingStore(tmp_path / "backloop.db")
+    store = CountingStore(tmp_path / DATABASE)
     await store.open()
     reviews = Reviews(store)
     return reviews, store, await reviews.create(await Repo.open(repo.root), SPEC)

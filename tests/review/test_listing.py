@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from backloop.review.listing import MAX_IDS_PER_PROBE, StoredReview, served
+from backloop.config import MAX_IDS_PER_REQUEST
+from backloop.review.listing import StoredReview, served
 
 
 def stored(review_id: str, url: str | None) -> StoredReview:
@@ -60,11 +61,11 @@ def test_a_server_that_describes_the_id_serves_it() -> None:
 
 
 def test_many_reviews_at_one_address_are_asked_about_in_batches_the_server_accepts() -> None:
-    ids = [f"id{n:04}" for n in range(MAX_IDS_PER_PROBE + 5)]
+    ids = [f"id{n:04}" for n in range(MAX_IDS_PER_REQUEST + 5)]
     with http_server("", known=frozenset(ids[::2])) as (base, asked):
         result = asyncio.run(served([stored(i, f"{base}/review/{i}/view") for i in ids]))
     assert result == {i: n % 2 == 0 for n, i in enumerate(ids)}
-    assert sorted(len(batch) for batch in asked) == [5, MAX_IDS_PER_PROBE]
+    assert sorted(len(batch) for batch in asked) == [5, MAX_IDS_PER_REQUEST]
 
 
 def test_something_else_at_the_address_serves_nothing() -> None:
@@ -83,8 +84,7 @@ def test_an_address_where_nothing_listens_or_nothing_answers_serves_nothing() ->
         silent.listen()
         mute = f"http://127.0.0.1:{silent.getsockname()[1]}"  # accepts (backlog), never answers
         start = time.monotonic()
-        result = asyncio.run(served([stored("a", f"{refused}/review/a/view"), stored("b", f"{mute}/review/b/view")],
-                                    probe_s=0.3))
+        result = asyncio.run(served([stored("a", f"{refused}/review/a/view"), stored("b", f"{mute}/review/b/view")]))
         elapsed = time.monotonic() - start
     assert result == {"a": False, "b": False}
     assert elapsed < 5, elapsed  # bounded by the probe's timeout, not by the silent server

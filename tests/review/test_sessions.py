@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from backloop.config import DATABASE
 from backloop.git.repo import Repo
 from backloop.review.session import ReviewError, Reviews
 from backloop.review.store import Store, StoreError
@@ -18,7 +19,7 @@ SPEC = parse_view({"since": "HEAD", "live": "true"})
 
 
 async def open_reviews(state: Path) -> Reviews:
-    store = Store(state / "backloop.db")
+    store = Store(state / DATABASE)
     await store.open()
     return Reviews(store)
 
@@ -87,7 +88,7 @@ async def test_unusable_state_dir_gives_a_clear_error(tmp_path: Path) -> None:
     # A regular file where the directory should be (chmod does not stop root, which CI runs as).
     blocker = tmp_path / "state"
     blocker.write_text("not a directory")
-    store = Store(blocker / "backloop.db")
+    store = Store(blocker / DATABASE)
     with pytest.raises(StoreError, match="cannot open the state database"):
         await store.open()
 

@@ -6,19 +6,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import queue
-import re
 import socket
 import struct
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
 import msgspec
 import pytest
@@ -28,43 +20,14 @@ from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin
 
 from backloop.protocol import ServerMessage
-from tests.e2e.conftest import ROOT, SERVER_START_TIMEOUT_S, _pump, _stop
-from tests.support import TIMEOUT_S, GitRepo
+from tests.real_server import RealServer, servers
+from tests.support import LIVE_QUERY, TIMEOUT_S, Message
 
-URL_RE = re.compile(r"http://127\.0\.0\.1:(\d+)/review/([^/\s]+)/view\?\S*")
-LIVE_QUERY = "since=HEAD&live=true"
-Message = dict[str, Any]
 _server_messages = msgspec.json.Decoder(ServerMessage)
 
 
-def init_repo(root: Path) -> GitRepo:
-    """An empty git repository (branch ``main``) at ``root``."""
-    root.mkdir(parents=True)
-    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
-    return GitRepo(root.resolve())
-
-
-@dataclass
-class Backloop:
-    """A running ``python -m backloop server`` process and the review it printed."""
-
-    process: subprocess.Popen[str]
-    url: str
-    port: int
-    review_id: str
-    state_dir: Path
-    output: list[str] = field(default_factory=list)
-
-    @property
-    def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def ws_url(self, review_id: str | None = None, query: str = LIVE_QUERY) -> str:
-        return f"ws://127.0.0.1:{self.port}/review/{review_id or self.review_id}/ws?{query}"
+class Backloop(RealServer):
+    """A real server that hands out protocol-checking websocket clients."""
 
     @contextlib.contextmanager
     def connect(self, review_id: str | None = None, query: str = LIVE_QUERY, *, origin: str | None = None,
@@ -75,57 +38,12 @@ class Backloop:
                      ping_interval=None) as ws:
             yield Client(ws)
 
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-
-def start_backloop(repo: Path, state_dir: Path, *args: str) -> Backloop:
-    """Start ``python -m backloop server --repo REPO --port 0 ARGS...`` and wait for the review URL it prints."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", BACKLOOP_STATE_DIR=str(state_dir),
-               GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "backloop", "server", "--repo", str(repo), "--port", "0", *args],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    lines: queue.Queue[str | None] = queue.Queue()
-    threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True).start()
-    output: list[str] = []
-    while True:
-        try:
-            line = lines.get(timeout=SERVER_START_TIMEOUT_S)
-        except queue.Empty:
-            process.kill()
-            pytest.fail(f"backloop server printed no review URL within {SERVER_START_TIMEOUT_S} s:\n"
-                        + "".join(output))
-        if line is None:
-            pytest.fail(f"backloop server exited with {process.wait()} before printing a review URL:\n"
-                        + "".join(output))
-        output.append(line)
-        match = URL_RE.search(line)
-        if match:
-            # Keep collecting what it prints (tracebacks would land here) without blocking its pipe.
-            threading.Thread(target=_collect, args=(lines, output), daemon=True).start()
-            return Backloop(process, match[0], int(match[1]), match[2], state_dir, output)
-
-
-def _collect(lines: queue.Queue[str | None], output: list[str]) -> None:
-    while (line := lines.get()) is not None:
-        output.append(line)
-
 
 @pytest.fixture(scope="module")
 def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Backloop]]:
     """``serve(repo_root, *args)``: a ``backloop server`` for this module's tests, stopped after the module."""
-    started: list[Backloop] = []
-
-    def start(repo: Path, *args: str) -> Backloop:
-        server = start_backloop(repo, tmp_path_factory.mktemp("state"), *args)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        _stop(server.process)
+    with servers(Backloop, lambda: tmp_path_factory.mktemp("state")) as start:
+        yield start
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -20,7 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from backloop.config import DATABASE
 from backloop.protocol import (
+    CLOSE_BAD_VIEW,
+    CLOSE_FORBIDDEN,
+    CLOSE_UNKNOWN_REVIEW,
     ClientMessage,
     CommentMsg,
     Expand,
@@ -35,10 +38,10 @@ from backloop.review.model import Comment
 from backloop.review.store import Entry, threads
 from backloop.review.store import _entry as entry_of_row
 from backloop.web.serve import MAX_CLIENT_FRAME
-from tests.security.conftest import Backloop, Client, Message, init_repo, send_oversized_frame
-from tests.support import GitRepo
+from tests.security.conftest import Backloop, Client, send_oversized_frame
+from tests.support import ROOT, GitRepo, Message, init_repo
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
+DOCS = ROOT / "docs" / "protocol.md"
 DIFF_PATH = "a.txt"
 KNOWN = "<a comment id>"
 """In generated messages: the id of a comment acknowledged earlier in the run (so replies and resolves can land)."""
@@ -232,10 +235,9 @@ class Target:
 
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory, serve: Callable[..., Backloop]) -> Iterator[Target]:
-    repo = init_repo(tmp_path_factory.mktemp("fuzz") / "repo")
-    repo.write(DIFF_PATH, "".join(f"line {n}\n" for n in range(1, 30)))
-    repo.commit("initial")
-    repo.write(DIFF_PATH, "".join(f"line {n}\n" for n in range(1, 30)).replace("line 5\n", "line five\n"))
+    lines = "".join(f"line {n}\n" for n in range(1, 30))
+    repo = init_repo(tmp_path_factory.mktemp("fuzz") / "repo", {DIFF_PATH: lines})
+    repo.write(DIFF_PATH, lines.replace("line 5\n", "line five\n"))
     server = serve(repo.root)
     with server.connect() as observer:
         observer.start()
@@ -316,7 +318,7 @@ def check_error(message: Message, code: str | None) -> None:
 def test_documented_codes_are_found() -> None:
     """The premise: the fuzzer checks against the tables in docs/protocol.md."""
     assert {"invalid_json", "unknown_type", "invalid_message", "binary_frame", "not_in_diff"} <= ERROR_CODES
-    assert {1009, 4400, 4403, 4404} <= CLOSE_CODES
+    assert {1009, CLOSE_BAD_VIEW, CLOSE_FORBIDDEN, CLOSE_UNKNOWN_REVIEW} <= CLOSE_CODES
 
 
 def test_fuzzed_frames_get_documented_answers(target: Target) -> None:
@@ -440,7 +442,7 @@ def unexpected_errors(output: list[str]) -> list[str]:
 def assert_store_consistent(target: Target) -> None:
     """Every stored entry was acknowledged (or is an approval's note) and every acknowledged one is stored; each
     thread is a well-formed protocol Comment; the page's snapshot shows exactly the stored threads."""
-    db = sqlite3.connect(f"file:{target.server.state_dir / 'backloop.db'}?mode=ro", uri=True)
+    db = sqlite3.connect(f"file:{target.server.state_dir / DATABASE}?mode=ro", uri=True)
     try:
         entries = [entry_of_row(r) for r in db.execute(
             "SELECT seq, id, review_id, kind, parent_id, author, path, side, line, end_line, quoted, body, state, "

@@ -16,12 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from backloop.config import DATABASE
 from backloop.git.repo import Repo
 from backloop.protocol import CLOSE_UNKNOWN_REVIEW
 from backloop.review.session import Reviews, new_id
 from backloop.review.store import Store
 from backloop.viewspec import parse_view
-from tests.security.conftest import LIVE_QUERY, Backloop, Closed, Message, init_repo, raw_http, without_date
+from tests.security.conftest import Backloop, Closed, raw_http, without_date
+from tests.support import LIVE_QUERY, Message, init_repo
 
 MIN_RANDOM_BITS = 64
 IDS_FROM_REVIEWS = 200
@@ -30,9 +32,7 @@ IDS_FROM_GENERATOR = 20_000
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, serve: Callable[..., Backloop]) -> Backloop:
-    repo = init_repo(tmp_path_factory.mktemp("guessing") / "repo")
-    repo.write("a.txt", "secret a\n")
-    repo.commit("initial")
+    repo = init_repo(tmp_path_factory.mktemp("guessing") / "repo", {"a.txt": "secret a\n"})
     repo.write("a.txt", "secret a\nsecret b\n")
     return serve(repo.root)
 
@@ -49,7 +49,7 @@ def test_review_ids_carry_at_least_64_random_bits(tmp_path: Path) -> None:
     root = init_repo(tmp_path / "repo").root
 
     async def create_many() -> list[str]:
-        store = Store(tmp_path / "state" / "backloop.db")
+        store = Store(tmp_path / "state" / DATABASE)
         try:
             reviews = Reviews(store)
             repo = await Repo.open(root)
@@ -169,5 +169,5 @@ def test_the_state_is_readable_only_by_its_owner(server: Backloop) -> None:
     """The database holds every review id (and the comments): another local user must not read it."""
     with server.connect() as client:  # the database exists once the server answers
         client.start()
-    for path in server.state_dir.glob("backloop.db*"):
+    for path in server.state_dir.glob(f"{DATABASE}*"):
         assert path.stat().st_mode & 0o077 == 0, f"{path} is mode {path.stat().st_mode & 0o777:o}"

@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from backloop.review.edit import EditRefused, content_hash, read_for_edit, write_edit
-from tests.security.conftest import LIVE_QUERY, Backloop, Client, Message, init_repo, raw_http
+from tests.security.conftest import Backloop, Client, raw_http
+from tests.support import LIVE_QUERY, Message, init_repo
 
 REFUSALS = {"edit_refused", "not_in_diff"}
 

@@ -13,17 +13,15 @@ from collections.abc import Callable
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from tests.security.conftest import LIVE_QUERY, Backloop, init_repo, raw_http
-from tests.support import TIMEOUT_S
+from tests.security.conftest import Backloop, raw_http
+from tests.support import LIVE_QUERY, TIMEOUT_S, init_repo
 
 WS_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, serve: Callable[..., Backloop]) -> Backloop:
-    repo = init_repo(tmp_path_factory.mktemp("rebinding") / "repo")
-    repo.write("a.txt", "a\n")
-    repo.commit("initial")
+    repo = init_repo(tmp_path_factory.mktemp("rebinding") / "repo", {"a.txt": "a\n"})
     repo.write("a.txt", "a\nb\n")
     return serve(repo.root)
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.e2e.conftest import EXPECT_TIMEOUT_MS
-from tests.security.conftest import Backloop, Client, init_repo
-from tests.support import GitRepo
+from tests.security.conftest import Backloop, Client
+from tests.support import GitRepo, init_repo
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page

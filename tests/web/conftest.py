@@ -12,16 +12,11 @@ from urllib.parse import urlencode
 import pytest
 from starlette.testclient import TestClient, WebSocketTestSession
 
-from backloop.git.repo import Repo
+from backloop.config import DATABASE
 from backloop.review.session import Review, Reviews
 from backloop.review.store import Store
 from backloop.runtime import wire_live
-from backloop.viewspec import parse_view
-from backloop.web.app import create_app
-
-PORT = 47123
-"""The port the app believes it is served on (TestClient opens no socket)."""
-BASE_URL = f"http://127.0.0.1:{PORT}"
+from tests.support import LIVE_QUERY, app_client, app_ws_url, new_review
 
 
 @dataclass
@@ -30,19 +25,13 @@ class Served:
     reviews: Reviews
 
     def review(self, root: Path, view: Mapping[str, str] | None = None, title: str | None = None) -> Review:
-        spec = parse_view(view or {"since": "HEAD", "live": "true"})
-
-        async def create() -> Review:
-            return await self.reviews.create(await Repo.open(root), spec, title)
-
-        return self.client.portal.call(create)  # type: ignore[union-attr]
+        return new_review(self.client, self.reviews, root, view, title)
 
     @contextlib.contextmanager
     def ws(self, review_id: str, view: Mapping[str, str] | str | None = None,
            headers: Mapping[str, str] | None = None) -> Iterator[WebSocketTestSession]:
-        query = view if isinstance(view, str) else urlencode(view or {"since": "HEAD", "live": "true"})
-        url = f"ws://127.0.0.1:{PORT}/review/{review_id}/ws?{query}"  # a relative url would get Host: testserver
-        with self.client.websocket_connect(url, headers=dict(headers or {})) as ws:
+        query = view if isinstance(view, str) else urlencode(view) if view else LIVE_QUERY
+        with self.client.websocket_connect(app_ws_url(review_id, query), headers=dict(headers or {})) as ws:
             yield ws
 
     def get(self, url: str, **kwargs: Any) -> Any:
@@ -51,12 +40,10 @@ class Served:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    store = Store(tmp_path / "state" / "backloop.db")
+    store = Store(tmp_path / "state" / DATABASE)
     reviews = Reviews(store)
-    hub = wire_live(reviews)
-    app = create_app(reviews, hub, "127.0.0.1", PORT)
     try:
-        with TestClient(app, base_url=BASE_URL) as client:
+        with app_client(reviews, wire_live(reviews)) as client:
             yield Served(client, reviews)
     finally:
         store.close()

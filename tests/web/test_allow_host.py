@@ -7,16 +7,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from backloop.review.session import Reviews
 from backloop.review.store import Store
 from backloop.runtime import wire_live
-from backloop.web.app import create_app
 from backloop.web.security import split_host
 from tests.conftest import MakeRepo
-from tests.web.conftest import BASE_URL, PORT, Served
+from tests.support import APP_PORT as PORT
+from tests.support import app_client
+from tests.web.conftest import Served
 
 LIVE = "since=HEAD&live=true"
 ALLOWED = "devbox.test"
@@ -27,9 +27,8 @@ def allowing(tmp_path: Path) -> Iterator[Served]:
     """The app as ``backloop server --allow-host devbox.test`` serves it."""
     store = Store(tmp_path / "state" / "backloop.db")
     reviews = Reviews(store)
-    app = create_app(reviews, wire_live(reviews), "127.0.0.1", PORT, (ALLOWED,))
     try:
-        with TestClient(app, base_url=BASE_URL) as client:
+        with app_client(reviews, wire_live(reviews), (ALLOWED,)) as client:
             yield Served(client, reviews)
     finally:
         store.close()

@@ -14,9 +14,8 @@ from starlette.testclient import TestClient
 
 from backloop.web.assets import IMMUTABLE, PREFIX, Assets, Versioned
 from tests.conftest import MakeRepo
+from tests.support import LIVE_QUERY
 from tests.web.conftest import Served
-
-LIVE_QUERY = "since=HEAD&live=true"
 
 
 def test_the_version_changes_with_any_file(tmp_path: Path) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from backloop.config import MAX_IDS_PER_REQUEST
 from backloop.review.session import Review
-from backloop.web.app import MAX_IDS_ASKED
 from tests.conftest import MakeRepo
 from tests.web.conftest import Served
 
@@ -51,7 +51,7 @@ def test_a_summary_says_what_the_index_page_shows(make_repo: MakeRepo, served: S
 
 def test_too_many_ids_at_once_are_refused(make_repo: MakeRepo, served: Served) -> None:
     review = served.review(make_repo({"a.txt": "a\n"}).root)
-    response = served.get("/api/reviews", params=[("id", review.id)] * (MAX_IDS_ASKED + 1))
+    response = served.get("/api/reviews", params=[("id", review.id)] * (MAX_IDS_PER_REQUEST + 1))
     assert response.status_code == 400
     assert review.id not in response.text
-    assert len(ask(served, *[review.id] * MAX_IDS_ASKED)) == 1
+    assert len(ask(served, *[review.id] * MAX_IDS_PER_REQUEST)) == 1

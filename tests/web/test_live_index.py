@@ -14,7 +14,6 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import msgspec
 import pytest
@@ -23,11 +22,10 @@ from starlette.testclient import WebSocketTestSession
 from backloop.diff.parse import build_file, split_raw_patch
 from backloop.git.repo import DIFF_FLAGS
 from tests.conftest import MakeRepo
-from tests.support import GitRepo, receive, receive_until
+from tests.support import GitRepo, Message, receive, receive_until
 from tests.web.conftest import Served
 
 LIVE = {"since": "HEAD", "live": "true"}
-Message = dict[str, Any]
 Step = Callable[[GitRepo], object]
 Shape = tuple[str, str | None, str | None, str | None, list[tuple[str, str]]]
 

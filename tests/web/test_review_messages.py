@@ -10,17 +10,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient, WebSocketTestSession
 
-from backloop.git.repo import Repo
 from backloop.review.session import Review, Reviews
 from backloop.review.store import Store
 from backloop.runtime import wire_live
-from backloop.viewspec import parse_view
-from backloop.web.app import create_app
 from tests.conftest import MakeRepo
-from tests.support import GitRepo, receive, receive_until
-
-PORT = 48123
-LIVE = "since=HEAD&live=true"
+from tests.support import LIVE_QUERY, GitRepo, app_client, app_ws_url, new_review, receive, receive_until
 
 
 @dataclass
@@ -30,8 +24,8 @@ class Env:
     review: Review
     repo: GitRepo
 
-    def connect(self, query: str = LIVE) -> WebSocketTestSession:
-        return self.client.websocket_connect(f"ws://127.0.0.1:{PORT}/review/{self.review.id}/ws?{query}")
+    def connect(self, query: str = LIVE_QUERY) -> WebSocketTestSession:
+        return self.client.websocket_connect(app_ws_url(self.review.id, query))
 
 
 @pytest.fixture
@@ -40,14 +34,8 @@ def env(make_repo: MakeRepo, tmp_path: Path) -> Iterator[Env]:
     repo.write("app.py", "a = 1\nb = 20\nc = 3\n")
     store = Store(tmp_path / "state.db")
     reviews = Reviews(store)
-    hub = wire_live(reviews)
-    app = create_app(reviews, hub, "127.0.0.1", PORT)
-    with TestClient(app, base_url=f"http://127.0.0.1:{PORT}") as client:
-        async def make() -> Review:
-            return await reviews.create(await Repo.open(repo.root), parse_view({"since": "HEAD", "live": "true"}))
-
-        review = client.portal.call(make)  # type: ignore[union-attr]
-        yield Env(client, reviews, review, repo)
+    with app_client(reviews, wire_live(reviews)) as client:
+        yield Env(client, reviews, new_review(client, reviews, repo.root), repo)
     store.close()
 
 

@@ -8,9 +8,8 @@ import pytest
 
 from backloop.web.security import PAGE_CSP, RAW_CSP, allowed_hosts
 from tests.conftest import MakeRepo
-from tests.web.conftest import PORT, Served
-
-LIVE_QUERY = "since=HEAD&live=true"
+from tests.support import APP_PORT, LIVE_QUERY
+from tests.web.conftest import Served
 
 
 def _csp_directives(header: str) -> dict[str, list[str]]:
@@ -66,8 +65,9 @@ def test_error_pages_escape_what_they_echo(make_repo: MakeRepo, served: Served) 
     assert "<script>alert" not in response.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
 
 
-@pytest.mark.parametrize("host", ["evil.example", f"evil.example:{PORT}", "127.0.0.1", "127.0.0.1:1.evil.example",
-                                  f"127.0.0.2:{PORT}", f"localhost.evil.example:{PORT}", f"[::2]:{PORT}", ""])
+@pytest.mark.parametrize("host", ["evil.example", f"evil.example:{APP_PORT}", "127.0.0.1", "127.0.0.1:1.evil.example",
+                                  f"127.0.0.2:{APP_PORT}", f"localhost.evil.example:{APP_PORT}", f"[::2]:{APP_PORT}",
+                                  ""])
 def test_foreign_host_is_refused(make_repo: MakeRepo, served: Served, host: str) -> None:
     review = served.review(make_repo({"a.txt": "a\n"}).root)
     for url in ("/", "/api/reviews", f"/review/{review.id}/view?{LIVE_QUERY}", "/static/pygments.css"):
@@ -76,12 +76,12 @@ def test_foreign_host_is_refused(make_repo: MakeRepo, served: Served, host: str)
         assert review.id not in response.text
 
 
-@pytest.mark.parametrize("host", [f"127.0.0.1:{PORT}", f"localhost:{PORT}", f"[::1]:{PORT}"])
+@pytest.mark.parametrize("host", [f"127.0.0.1:{APP_PORT}", f"localhost:{APP_PORT}", f"[::1]:{APP_PORT}"])
 def test_loopback_hosts_are_served(served: Served, host: str) -> None:
     assert served.get("/api/reviews", headers={"host": host}).status_code == 200
 
 
-@pytest.mark.parametrize("host", [f"localhost:{PORT}", f"[::1]:{PORT}"])
+@pytest.mark.parametrize("host", [f"localhost:{APP_PORT}", f"[::1]:{APP_PORT}"])
 def test_pages_under_another_loopback_name_go_to_the_printed_address(make_repo: MakeRepo, served: Served,
                                                                      host: str) -> None:
     """(A browser keeps the reviews it opened per origin: one origin, one list on the index page.)"""
@@ -89,7 +89,7 @@ def test_pages_under_another_loopback_name_go_to_the_printed_address(make_repo: 
     for path in ("/", f"/review/{review.id}/view?{LIVE_QUERY}&view=split", "/review/no-such-id/view?since=HEAD"):
         moved = served.get(path, headers={"host": host}, follow_redirects=False)
         assert moved.status_code == 307, path
-        assert moved.headers["location"] == f"http://127.0.0.1:{PORT}{path}"
+        assert moved.headers["location"] == f"http://127.0.0.1:{APP_PORT}{path}"
         assert moved.headers["cache-control"] == "no-store"
     # Where it prints itself nothing moves; nor do other clients' requests (the API, static files, the socket).
     assert served.get(f"/review/{review.id}/view?{LIVE_QUERY}", follow_redirects=False).status_code == 200
@@ -102,10 +102,10 @@ def test_pages_under_another_loopback_name_go_to_the_printed_address(make_repo: 
 def test_state_changing_requests_from_another_origin_are_refused(served: Served) -> None:
     client = served.client
     assert client.post("/api/reviews", headers={"origin": "http://evil.example"}).status_code == 403
-    assert client.post("/api/reviews", headers={"origin": f"http://127.0.0.1:{PORT + 1}"}).status_code == 403
+    assert client.post("/api/reviews", headers={"origin": f"http://127.0.0.1:{APP_PORT + 1}"}).status_code == 403
     assert client.post("/api/reviews", headers={"sec-fetch-site": "cross-site"}).status_code == 403
     # Same origin gets past the check (to a route that has no POST).
-    assert client.post("/api/reviews", headers={"origin": f"http://127.0.0.1:{PORT}"}).status_code == 405
+    assert client.post("/api/reviews", headers={"origin": f"http://127.0.0.1:{APP_PORT}"}).status_code == 405
     assert client.post("/api/reviews", headers={"sec-fetch-site": "same-origin"}).status_code == 405
 
 

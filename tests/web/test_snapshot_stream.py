@@ -14,15 +14,12 @@ from starlette.testclient import TestClient
 
 from backloop.diff.delta import SNAPSHOT_LINES
 from backloop.git.repo import Repo
-from backloop.review.session import Review, Reviews
+from backloop.review.session import Reviews
 from backloop.review.store import Store
 from backloop.runtime import wire_live
 from backloop.viewspec import parse_view
-from backloop.web.app import create_app
 from tests.conftest import MakeRepo
-from tests.support import receive, receive_until
-
-PORT = 48124
+from tests.support import app_client, app_ws_url, new_review, receive, receive_until
 
 
 @contextlib.contextmanager
@@ -30,12 +27,8 @@ def live_view(root: Path, tmp_path: Path) -> Iterator[tuple[TestClient, str]]:
     """A server on a live view of ``root``: its test client and the view's websocket URL."""
     store = Store(tmp_path / "state.db")
     reviews = Reviews(store)
-    with TestClient(create_app(reviews, wire_live(reviews), "127.0.0.1", PORT)) as client:
-        async def make() -> Review:
-            return await reviews.create(await Repo.open(root), parse_view({"since": "HEAD", "live": "true"}))
-
-        review = client.portal.call(make)  # type: ignore[union-attr]
-        yield client, f"ws://127.0.0.1:{PORT}/review/{review.id}/ws?since=HEAD&live=true"
+    with app_client(reviews, wire_live(reviews)) as client:
+        yield client, app_ws_url(new_review(client, reviews, root).id)
     store.close()
 
 

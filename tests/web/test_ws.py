@@ -15,15 +15,14 @@ from starlette.websockets import WebSocketDisconnect
 
 from backloop.diff.parse import MAX_RENDER_LINES
 from backloop.diff.sides import MAX_LOAD_LINES
-from backloop.protocol import CLOSE_BAD_VIEW, CLOSE_UNKNOWN_REVIEW, PROTOCOL_VERSION
+from backloop.protocol import CLOSE_BAD_VIEW, CLOSE_FORBIDDEN, CLOSE_UNKNOWN_REVIEW, PROTOCOL_VERSION
 from tests.conftest import MakeRepo
 from tests.diff.test_highlight import plain
 from tests.diff.test_parse import big_text, conflicted_repo
-from tests.support import GitRepo, receive, receive_until
+from tests.support import APP_PORT, GitRepo, Message, receive, receive_until
 from tests.web.conftest import Served
 
 LIVE = {"since": "HEAD", "live": "true"}
-Message = dict[str, Any]
 
 
 def start(ws: WebSocketTestSession) -> tuple[Message, Message, Message | None]:
@@ -168,20 +167,21 @@ def test_empty_repository(make_repo: MakeRepo, served: Served) -> None:
 
 def test_foreign_origin_is_refused(make_repo: MakeRepo, served: Served) -> None:
     review = served.review(make_repo({"a": "a\n"}).root)
-    for origin in ("http://evil.example", "http://127.0.0.1:1", "null", "https://127.0.0.1:47123"):
+    for origin in ("http://evil.example", "http://127.0.0.1:1", "null", f"https://127.0.0.1:{APP_PORT}"):
         with pytest.raises(WebSocketDisconnect) as info, served.ws(review.id, LIVE, headers={"origin": origin}):
             pass
-        assert info.value.code == 4403, origin
-    with served.ws(review.id, LIVE, headers={"origin": "http://localhost:47123"}) as ws:
+        assert info.value.code == CLOSE_FORBIDDEN, origin
+    with served.ws(review.id, LIVE, headers={"origin": f"http://localhost:{APP_PORT}"}) as ws:
         start(ws)
 
 
 def test_foreign_host_is_refused(make_repo: MakeRepo, served: Served) -> None:
     review = served.review(make_repo({"a": "a\n"}).root)
-    for host in ("evil.example:47123", "127.0.0.2:47123", "127.0.0.1", "localhost.evil.example:47123"):
+    for host in (f"evil.example:{APP_PORT}", f"127.0.0.2:{APP_PORT}", "127.0.0.1",
+                 f"localhost.evil.example:{APP_PORT}"):
         with pytest.raises(WebSocketDisconnect) as info, served.ws(review.id, LIVE, headers={"host": host}):
             pass
-        assert info.value.code == 4403, host
+        assert info.value.code == CLOSE_FORBIDDEN, host
 
 
 # ---- client messages -------------------------------------------------------------------------------------------
