@@ -18,10 +18,9 @@ from typing import Any, TypeVar
 import msgspec
 
 from backloop.git.repo import GitError, Repo
-from backloop.protocol import ReviewState
 from backloop.review.broker import Broker
 from backloop.review.edit import EditConflict, EditRefused, content_hash, read_for_edit, write_edit
-from backloop.review.model import AgentState, Comment, Reply, Side
+from backloop.review.model import AgentState, Comment, Reply, ReviewState, Side
 from backloop.review.store import Entry, ReviewRow, Store, StoreError, threads, to_comment
 from backloop.viewspec import ViewSpec
 
