@@ -102,7 +102,7 @@ def build_server(runtime: Runtime, default_repo: Path) -> MCPServer:
     async def resolve_comment(
         comment_id: Annotated[str, Field(description="The comment_id from await_comments.")],
         reply: Annotated[str | None, Field(description="Optional reply shown in the thread.")] = None,
-    ) -> Annotated[CallToolResult, tools.Resolved]:
+    ) -> Annotated[CallToolResult, tools.ResolvedComment]:
         try:
             result = await tools.resolve_comment(runtime, comment_id=comment_id, reply=reply)
         except tools.ToolFailure as exc:

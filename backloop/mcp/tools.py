@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from backloop.diff.resolve import resolve
 from backloop.git.repo import GitError, Repo
@@ -63,7 +63,9 @@ class AwaitResult(BaseModel):
     items: list[Item] = Field(default_factory=list)
 
 
-class Resolved(BaseModel):
+class ResolvedComment(BaseModel):
+    model_config = ConfigDict(title="Resolved")  # the name in the tool's output schema
+
     review_id: str
     comment_id: str
     state: str
@@ -197,13 +199,13 @@ def _item_text(item: Item) -> str:
     return text + f"\n{item.body}"
 
 
-async def resolve_comment(runtime: Runtime, *, comment_id: str, reply: str | None) -> Resolved:
+async def resolve_comment(runtime: Runtime, *, comment_id: str, reply: str | None) -> ResolvedComment:
     try:
         review, _ = runtime.reviews.find_comment(comment_id)
         comment = await run_to_completion(runtime.reviews.resolve(review.id, comment_id, reply, author="agent"))
     except (ReviewError, StoreError) as exc:
         raise ToolFailure(str(exc)) from None
-    return Resolved(review_id=review.id, comment_id=comment.id, state=comment.state)
+    return ResolvedComment(review_id=review.id, comment_id=comment.id, state=comment.state)
 
 
 async def reply_comment(runtime: Runtime, *, comment_id: str, message: str) -> Replied:
