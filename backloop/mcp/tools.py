@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backloop.diff.resolve import resolve
 from backloop.git.repo import GitError, Repo
+from backloop.review.entry import Entry
 from backloop.review.session import Review, ReviewError, run_to_completion
-from backloop.review.store import Entry, StoreError
+from backloop.review.store import StoreError
 from backloop.runtime import Runtime
 from backloop.viewspec import ViewError, parse_view
 

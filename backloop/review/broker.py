@@ -17,7 +17,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 
-from backloop.review.store import AGENT_KINDS, Entry, Store, StoreError
+from backloop.review.entry import AGENT_KINDS, Entry
+from backloop.review.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 HANDED_KEPT = 64

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from backloop.git.repo import Repo
+from backloop.review.entry import Entry
 from backloop.review.session import Review, Reviews
-from backloop.review.store import Entry, Store
+from backloop.review.store import Store
 from backloop.viewspec import parse_view
 from tests.conftest import MakeRepo
 

@@ -18,7 +18,8 @@ import pytest
 
 from backloop.git.repo import Repo
 from backloop.protocol import CLOSE_UNKNOWN_REVIEW
-from backloop.review.session import Reviews, new_id
+from backloop.review.entry import new_id
+from backloop.review.session import Reviews
 from backloop.review.store import Store
 from backloop.viewspec import parse_view
 from tests.security.conftest import LIVE_QUERY, Backloop, Closed, Message, init_repo, raw_http, without_date
