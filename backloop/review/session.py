@@ -1,7 +1,8 @@
 """Reviews: what a review is, its comments, edits and state, persisted before anything is acknowledged.
 
-``Reviews`` is the one entry point for both sides: the websocket layer calls it for what the person does, the MCP
-tools for what the agent does. Changes are announced to listeners (the hub) by review id and comment id.
+``Reviews`` keeps the reviews this process serves and changes them; review/service.py, which the websocket and MCP
+fronts call, adds the rules that need a view or outlive a caller. Changes are announced to listeners (the hub) by
+review id and comment id.
 """
 
 from __future__ import annotations
@@ -9,10 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
 
 import msgspec
 
@@ -38,27 +38,6 @@ class ReviewError(Exception):
         self.message = message
 
 
-T = TypeVar("T")
-_finishing: set[asyncio.Task[Any]] = set()
-
-
-async def run_to_completion(change: Coroutine[Any, Any, T]) -> T:
-    """Await ``change`` (a call that stores something, then updates the review in memory and announces it) so
-    that it is finished even if the caller is cancelled (an MCP call cancelled by the agent): the store's thread
-    completes a write it has begun regardless, and the review in memory (what the page shows) must follow it.
-    The websocket layer needs no such wrapper: its handlers run on when the socket closes."""
-    task = asyncio.ensure_future(change)
-    _finishing.add(task)
-    task.add_done_callback(_finished)
-    return await asyncio.shield(task)
-
-
-def _finished(task: asyncio.Task[Any]) -> None:
-    _finishing.discard(task)
-    if not task.cancelled():
-        task.exception()  # retrieved: the caller that would have seen it may be gone
-
-
 @dataclass
 class Review:
     id: str
@@ -70,8 +49,8 @@ class Review:
     comments: dict[str, Comment] = field(default_factory=dict)
     edit_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    def url_path(self, spec: ViewSpec | None = None) -> str:
-        return f"/review/{self.id}/view?{(spec or self.view).query()}"
+    def url_path(self) -> str:
+        return f"/review/{self.id}/view?{self.view.query()}"
 
 
 Listener = Callable[[str, list[str], bool], None]
@@ -148,14 +127,15 @@ class Reviews:
         return self._thread_changed(review, entry)
 
     async def reply(self, review_id: str, client_id: str | None, comment_id: str, body: str,
-                    author: Author = "person") -> tuple[Comment, str]:
-        """Add a reply to a thread; returns the thread and the reply's id."""
+                    author: Author = "person") -> str:
+        """Add a reply to a thread; returns the reply's id."""
         review = self.require(review_id)
         _check_body(body, allow_empty=False)
         if comment_id not in review.comments:
             raise ReviewError("unknown_comment", f"no comment with id {comment_id!r} in review {review_id}")
         entry = await self.store.add_entry(Entry.reply(review_id, comment_id, body, author=author), client_id)
-        return self._thread_changed(review, entry), entry.id
+        self._thread_changed(review, entry)
+        return entry.id
 
     async def request_changes(self, review_id: str, client_id: str | None, body: str) -> Comment:
         review = self.require(review_id)
@@ -197,11 +177,10 @@ class Reviews:
         self._announce(review_id, [comment_id])
         return review.comments[comment_id]
 
-    def find_comment(self, comment_id: str) -> tuple[Review, Comment]:
+    def review_of_comment(self, comment_id: str) -> Review:
         for review in self.by_id.values():
-            comment = review.comments.get(comment_id)
-            if comment is not None:
-                return review, comment
+            if comment_id in review.comments:
+                return review
         raise ReviewError("unknown_comment", f"no comment with id {comment_id!r}")
 
     async def open_file(self, review_id: str, path: str) -> tuple[str, str]:

@@ -71,7 +71,7 @@ async def test_other_entries_of_the_person_too(make_repo: MakeRepo, tmp_path: Pa
     reads = store.reads
     made: Any
     if kind == "reply":
-        made = (await reviews.reply(review.id, "r1", root.id, "more"))[1]
+        made = await reviews.reply(review.id, "r1", root.id, "more")
     elif kind == "edit":
         _, digest = await reviews.open_file(review.id, "a.py")
         made = await reviews.edit(review.id, "e1", "a.py", digest, "x = 2\n")
