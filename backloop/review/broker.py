@@ -62,9 +62,6 @@ class Broker:
                                       and not e.delivered)
             waiter.wake.set()
 
-    def waiting(self, review_id: str) -> int:
-        return len(self._channel(review_id).waiters)
-
     async def pending(self, review_id: str) -> list[Entry]:
         return [e for e in await self.store.pending(review_id) if e.id not in self._delivered]
 

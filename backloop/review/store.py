@@ -132,9 +132,6 @@ class Store:
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, run)
 
-    async def open(self) -> None:
-        await self._call(lambda db: None)
-
     def close(self) -> None:
         def shut() -> None:
             if self._db is not None:

@@ -33,7 +33,6 @@ class CountingStore(Store):
 async def setup(make_repo: MakeRepo, tmp_path: Path) -> tuple[Reviews, CountingStore, Review]:
     repo = make_repo({"a.py": "x = 1\n"})
     store = CountingStore(tmp_path / "backloop.db")
-    await store.open()
     reviews = Reviews(store)
     return reviews, store, await reviews.create(await Repo.open(repo.root), SPEC)
 
@@ -44,7 +43,7 @@ async def waiting(reviews: Reviews, review: Review, count: int = 1) -> list[asyn
              for _ in range(count)]
     changed = asyncio.Event()
     reviews.listen(lambda *_: changed.set())
-    while reviews.broker.waiting(review.id) < count:
+    while len(reviews.broker._channel(review.id).waiters) < count:
         changed.clear()
         await asyncio.wait_for(changed.wait(), 10)
     for _ in range(3):  # their store reads (one executor hop each) are done

@@ -170,7 +170,8 @@ async def test_files_are_edited_only_in_live_views_and_in_the_diff(desk: Desk) -
 
 
 class Held:
-    """A store call held before it runs: ``entered`` when reached, ``done`` once the real call returned."""
+    """A store call held before it runs: ``entered`` when reached, ``done`` once the real call returned (what the
+    caller does after the call in the same step, updating the review in memory, has run when a waiter wakes)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, store: Store, name: str) -> None:
         self.entered, self.release, self.done = asyncio.Event(), asyncio.Event(), asyncio.Event()
@@ -194,7 +195,6 @@ class Held:
             await caller
         self.release.set()
         await asyncio.wait_for(self.done.wait(), TIMEOUT_S)
-        await asyncio.sleep(0)  # (what follows the write in the same step has run by now; one turn for good measure)
 
 
 @pytest.mark.parametrize("change", ["comment", "reply", "resolve", "request_changes", "approve", "edit"])

@@ -19,7 +19,6 @@ SPEC = parse_view({"since": "HEAD", "live": "true"})
 
 async def open_reviews(state: Path) -> Reviews:
     store = Store(state / "backloop.db")
-    await store.open()
     return Reviews(store)
 
 
@@ -89,7 +88,7 @@ async def test_unusable_state_dir_gives_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     store = Store(blocker / "backloop.db")
     with pytest.raises(StoreError, match="cannot open the state database"):
-        await store.open()
+        await store.reviews()  # the first call opens the database
 
 
 async def test_no_transaction_outlives_a_failed_call(make_repo: MakeRepo, tmp_path: Path) -> None:
