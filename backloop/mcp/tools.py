@@ -33,14 +33,14 @@ R = TypeVar("R")
 
 
 class ToolFailure(ToolError):
-    pass
+    """A failure the agent is told about: the SDK answers the call with its message as the tool's error."""
 
 
-def _told(tool: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+def _as_tool_failure(tool: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     """``tool`` with the review's failures raised as ToolFailure."""
 
     @functools.wraps(tool)
-    async def told(*args: P.args, **kwargs: P.kwargs) -> R:
+    async def tool_call(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return await tool(*args, **kwargs)
         except Exception as exc:
@@ -49,7 +49,7 @@ def _told(tool: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
                 raise
             raise ToolFailure(known.message) from None
 
-    return told
+    return tool_call
 
 
 class StartedReview(BaseModel):
@@ -98,7 +98,7 @@ class Replied(BaseModel):
     reply_id: str
 
 
-@_told
+@_as_tool_failure
 async def start_review(runtime: Runtime, *, since: str | None, commit: str | None, range: str | None,
                        title: str | None, repo: str | None, default_repo: Path) -> StartedReview:
     try:
@@ -108,12 +108,12 @@ async def start_review(runtime: Runtime, *, since: str | None, commit: str | Non
         if exc.code != "view_needed":
             raise
         raise ToolFailure(f"startreview {exc.message}; e.g. startreview(since='HEAD')") from None
-    await _web_server(runtime)
+    await _start_web(runtime)
     await runtime.remember_port(review)
     return StartedReview(review_id=review.id, url=runtime.url(review), view=review.view.describe())
 
 
-async def _web_server(runtime: Runtime) -> None:
+async def _start_web(runtime: Runtime) -> None:
     try:
         await runtime.start_web()
     except OSError as exc:
@@ -137,13 +137,13 @@ def _review(runtime: Runtime, review_id: str | None) -> Review:
     return reviews[-1]
 
 
-@_told
+@_as_tool_failure
 async def await_comments(runtime: Runtime, *, review_id: str | None, timeout_seconds: float | None,
                          progress: Progress | None = None, handle: Hashable | None = None) -> AwaitResult:
     """``handle`` names this call for ``undeliver``, should the agent cancel it after all (see broker.py)."""
     review = _review(runtime, review_id)
     if runtime.port is None:
-        await _web_server(runtime)  # after a restart the page needs its server back
+        await _start_web(runtime)  # after a restart the page needs its server back
     budget = min(max(timeout_seconds if timeout_seconds is not None else DEFAULT_WAIT_S, 0.0), MAX_WAIT_S)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + budget
@@ -213,7 +213,7 @@ def _item_text(item: Item) -> str:
     return text + f"\n{item.body}"
 
 
-@_told
+@_as_tool_failure
 async def resolve_comment(runtime: Runtime, *, comment_id: str, reply: str | None) -> ResolvedComment:
     service = ReviewService(runtime.reviews)
     review = service.review_of_comment(comment_id)
@@ -221,7 +221,7 @@ async def resolve_comment(runtime: Runtime, *, comment_id: str, reply: str | Non
     return ResolvedComment(review_id=review.id, comment_id=comment.id, state=comment.state)
 
 
-@_told
+@_as_tool_failure
 async def reply_comment(runtime: Runtime, *, comment_id: str, message: str) -> Replied:
     service = ReviewService(runtime.reviews)
     review = service.review_of_comment(comment_id)
