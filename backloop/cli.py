@@ -15,12 +15,12 @@ from typing import NoReturn
 
 from backloop import agents
 from backloop.config import LOOPBACK_HOSTS, Settings, default_state_dir, host_name
-from backloop.diff.resolve import resolve
 from backloop.git.repo import GitError, Repo
+from backloop.review.failure import failure
 from backloop.review.listing import StoredReview, served, stored_reviews
+from backloop.review.service import ReviewService
 from backloop.review.store import StoreError
 from backloop.runtime import Runtime
-from backloop.viewspec import ViewError, ViewSpec, parse_view
 
 
 class _Parser(argparse.ArgumentParser):
@@ -62,29 +62,13 @@ def _server_parser(prog: str) -> _Parser:
     return parser
 
 
-def _spec(args: argparse.Namespace) -> ViewSpec:
-    if args.commit:
-        return parse_view({"commit": args.commit})
-    if args.range:
-        return parse_view({"range": args.range})
-    return parse_view({"since": args.since or "HEAD", "live": "true"})
-
-
 async def run_server(args: argparse.Namespace) -> int:
-    try:
-        spec = _spec(args)
-        repo = await Repo.open(Path(args.repo))
-        await resolve(repo, spec)  # an unknown revision is an error now, not only later on the page
-    except (ViewError, GitError) as exc:
-        print(f"backloop: {exc}", file=sys.stderr)
-        return 2
     runtime = Runtime(Settings(host=args.host, port=args.port, state_dir=default_state_dir(),
                                allow_hosts=tuple(dict.fromkeys(args.allow_host))))
     try:
-        restored = await runtime.reviews.restore(repo.root)
-        review = next((r for r in restored if r.view == spec and r.state == "open"), None)
-        if review is None:
-            review = await runtime.reviews.create(repo, spec, args.title)
+        since = args.since or (None if args.commit or args.range else "HEAD")
+        review = await ReviewService(runtime.reviews).start(Path(args.repo), since=since, commit=args.commit,
+                                                            range=args.range, title=args.title, reuse_open=True)
         try:
             await runtime.start_web()
         except OSError as exc:
@@ -92,14 +76,17 @@ async def run_server(args: argparse.Namespace) -> int:
             return 2
         await runtime.remember_port(review)
         url = runtime.url(review)
-        print(f"backloop: reviewing {repo.root}\n{url}", flush=True)
+        print(f"backloop: reviewing {review.repo.root}\n{url}", flush=True)
         if args.host not in LOOPBACK_HOSTS:
             print(f"backloop: warning: listening on {args.host}, reachable beyond this machine", file=sys.stderr)
         if args.open:
             webbrowser.open(url)
         await runtime.wait_closed()
-    except StoreError as exc:
-        print(f"backloop: {exc}", file=sys.stderr)
+    except Exception as exc:
+        known = failure(exc)
+        if known is None:
+            raise
+        print(f"backloop: {known.message}", file=sys.stderr)
         return 2
     finally:
         await runtime.close()

@@ -13,12 +13,10 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from backloop.diff.model import ContextLine, FileDiff
-from backloop.review.model import AgentState, Comment, Side
+from backloop.review.model import AgentState, Comment, ReviewState, Side
 from backloop.viewspec import ViewSpec
 
 PROTOCOL_VERSION = 1
-
-ReviewState = Literal["open", "approved", "changes_requested"]
 
 # Close codes (RFC 6455 private range 4000-4999 for ours).
 CLOSE_UNKNOWN_REVIEW = 4404

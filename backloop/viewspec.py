@@ -30,14 +30,14 @@ class ViewSpec(msgspec.Struct, frozen=True, omit_defaults=True):
     commit: str | None = None
     range: str | None = None
     live: bool = False
-    view: Layout = "unified"
+    layout: Layout = msgspec.field(default="unified", name="view")
     ws: bool = False
     """Ignore whitespace changes."""
     context: int = 3
 
     def diff_key(self) -> ViewSpec:
         """The part of the spec that decides the diff (layout is presentation only)."""
-        return msgspec.structs.replace(self, view="unified")
+        return msgspec.structs.replace(self, layout="unified")
 
     def query(self) -> str:
         params: dict[str, str] = {}
@@ -46,8 +46,8 @@ class ViewSpec(msgspec.Struct, frozen=True, omit_defaults=True):
             if value is not None:
                 params[name] = value
         params["live"] = "true" if self.live else "false"
-        if self.view != "unified":
-            params["view"] = self.view
+        if self.layout != "unified":
+            params["view"] = self.layout
         if self.ws:
             params["ws"] = "1"
         if self.context != 3:
@@ -123,7 +123,7 @@ def parse_view(params: Mapping[str, str]) -> ViewSpec:
         commit=commit,
         range=rng,
         live=live,
-        view="split" if layout == "split" else "unified",
+        layout="split" if layout == "split" else "unified",
         ws=_flag(params, "ws", False),
         context=int(raw_context),
     )

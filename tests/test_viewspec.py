@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
+import msgspec
 import pytest
 
 from backloop.viewspec import MAX_CONTEXT, ViewError, ViewSpec, parse_view, split_range, validate_rev
@@ -12,25 +13,31 @@ from backloop.viewspec import MAX_CONTEXT, ViewError, ViewSpec, parse_view, spli
 def test_defaults() -> None:
     spec = parse_view({"since": "HEAD"})
     assert spec == ViewSpec(since="HEAD")
-    assert (spec.live, spec.view, spec.ws, spec.context) == (False, "unified", False, 3)
+    assert (spec.live, spec.layout, spec.ws, spec.context) == (False, "unified", False, 3)
 
 
 def test_all_parameters() -> None:
     spec = parse_view({"since": "main~2", "live": "true", "view": "split", "ws": "1", "context": "10"})
-    assert spec == ViewSpec(since="main~2", live=True, view="split", ws=True, context=10)
+    assert spec == ViewSpec(since="main~2", live=True, layout="split", ws=True, context=10)
     assert parse_view({"commit": "abc123"}).commit == "abc123"
     assert parse_view({"range": "a...b"}).range == "a...b"
 
 
 @pytest.mark.parametrize("spec", [
     ViewSpec(since="HEAD", live=True),
-    ViewSpec(since="v1.0", view="split", ws=True, context=0),
+    ViewSpec(since="v1.0", layout="split", ws=True, context=0),
     ViewSpec(commit="HEAD@{1}"),
     ViewSpec(range="main...feature/x", context=MAX_CONTEXT),
     ViewSpec(range="..HEAD"),
 ])
 def test_query_round_trip(spec: ViewSpec) -> None:
     assert parse_view(dict(parse_qsl(spec.query()))) == spec
+
+
+def test_layout_is_called_view_on_the_wire_and_in_the_store() -> None:
+    spec = ViewSpec(since="HEAD", live=True, layout="split")
+    assert msgspec.json.encode(spec) == b'{"since":"HEAD","live":true,"view":"split"}'
+    assert msgspec.json.decode(b'{"since":"HEAD","view":"split"}', type=ViewSpec).layout == "split"
 
 
 def test_diff_key_ignores_layout() -> None:

@@ -1,7 +1,7 @@
 """The patches of a live view (a base against the work tree, with its untracked files), in full or for some paths.
 
 ``git diff <base>`` sees the work tree only through the index, so what it says needs help in a live view:
-untracked files are added from the work tree (read here, git/untracked.py; or through git when attributes or
+untracked files are added from the work tree (read here, diff/untracked.py; or through git when attributes or
 settings may change what ``git add`` would stage: line endings, filters, binary), a path removed from the index
 only (``git rm --cached``) is compared with the base as ``git add -A`` would stage it again, and a save of a file
 whose index entry is the base's takes the cheap ``git diff-files`` through a scratch index (git/index.py). What

@@ -36,7 +36,7 @@ class IndexFormatError(ValueError):
     """The index file is not one this module reads (a split index, an unknown version, damaged, …)."""
 
 
-Entry = tuple[int, bytes]
+IndexEntry = tuple[int, bytes]
 """(mode, raw object id: 20 bytes for SHA-1, 32 for SHA-256)."""
 
 
@@ -44,13 +44,13 @@ Entry = tuple[int, bytes]
 class Index:
     """The plain entries of an index file, and the paths whose entries are not plain."""
 
-    entries: Mapping[bytes, Entry]
+    entries: Mapping[bytes, IndexEntry]
     special: frozenset[bytes]
     hash_size: int
     stamp: tuple[int, int, int]
     """(inode, size, mtime_ns) of the file that was read."""
 
-    def plain(self, path: str) -> Entry | None:
+    def plain(self, path: str) -> IndexEntry | None:
         return self.entries.get(path.encode("utf-8", "surrogateescape"))
 
 
@@ -81,11 +81,12 @@ def read_index(path: Path, hash_size: int) -> Index:
     return Index(entries, frozenset(special), hash_size, (st.st_ino, st.st_size, st.st_mtime_ns))
 
 
-def _entries(data: bytes, version: int, count: int, hash_size: int) -> tuple[dict[bytes, Entry], set[bytes], int]:
+def _entries(data: bytes, version: int, count: int,
+             hash_size: int) -> tuple[dict[bytes, IndexEntry], set[bytes], int]:
     """The entries (plain ones by name, the names of the others) and the offset after the last one."""
     unpack = struct.Struct(f">24xI12x{hash_size}sH").unpack_from
     fixed = _STAT.size + hash_size + 2
-    entries: dict[bytes, Entry] = {}
+    entries: dict[bytes, IndexEntry] = {}
     special: set[bytes] = set()
     pos = 12
     name = b""
@@ -141,7 +142,7 @@ def _check_extensions(data: bytes, pos: int, end: int) -> None:
         raise IndexFormatError("bad extension sizes")
 
 
-def write_index(path: Path, entries: Iterable[tuple[bytes, Entry]], hash_size: int) -> None:
+def write_index(path: Path, entries: Iterable[tuple[bytes, IndexEntry]], hash_size: int) -> None:
     """Write a version 2 index of ``entries`` (name, entry) without stat data, so that git compares them by
     content."""
     items = sorted(entries)
@@ -158,10 +159,10 @@ def write_index(path: Path, entries: Iterable[tuple[bytes, Entry]], hash_size: i
         fh.write(out)
 
 
-def scratch_entries(index: Index, paths: Iterable[str]) -> list[tuple[bytes, Entry]] | None:
+def scratch_entries(index: Index, paths: Iterable[str]) -> list[tuple[bytes, IndexEntry]] | None:
     """What a scratch index for comparing ``paths`` holds: their plain entries and :func:`support_entries`.
     None when a path has no plain entry, or a supporting one is not plain."""
-    chosen: dict[bytes, Entry] = {}
+    chosen: dict[bytes, IndexEntry] = {}
     for path in paths:
         name = path.encode("utf-8", "surrogateescape")
         entry = index.entries.get(name)
@@ -174,7 +175,7 @@ def scratch_entries(index: Index, paths: Iterable[str]) -> list[tuple[bytes, Ent
     return sorted({**dict(support), **chosen}.items())
 
 
-def support_entries(index: Index, names: Iterable[bytes]) -> list[tuple[bytes, Entry]] | None:
+def support_entries(index: Index, names: Iterable[bytes]) -> list[tuple[bytes, IndexEntry]] | None:
     """The entries git may read instead of a missing work-tree file while it compares the files ``names``: each
     ancestor directory's ``.gitattributes`` and ``.gitmodules``. None when one of them is not plain."""
     wanted = {b".gitmodules", b".gitattributes"}

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backloop.git.index import (
-    Entry,
     Index,
+    IndexEntry,
     IndexFormatError,
     read_index,
     scratch_entries,
@@ -204,7 +204,7 @@ class Repo:
         outputs = []
         for batch in _batches(paths):
             listing = await self.run("ls-tree", "-z", "--full-tree", base, "--", *batch)
-            entries: dict[bytes, Entry] = {}
+            entries: dict[bytes, IndexEntry] = {}
             for item in listing.split(b"\0"):
                 if item:
                     meta, name = item.split(b"\t", 1)
@@ -376,7 +376,7 @@ def _ancestors(path: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def _scratch_index(entries: Iterable[tuple[bytes, Entry]], hash_size: int) -> Iterator[dict[str, str]]:
+def _scratch_index(entries: Iterable[tuple[bytes, IndexEntry]], hash_size: int) -> Iterator[dict[str, str]]:
     """The environment for a git command that reads a temporary index of ``entries`` instead of the real one."""
     fd, name = tempfile.mkstemp(prefix="backloop-index-")
     try:

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("backloop.mcp")
 
-SERVER_MODULE = "backloop.mcp.server"
+SERVER_MODULE = "backloop.mcp.stdio"
 
 
 class _Loader(threading.Thread):
@@ -204,7 +204,7 @@ def main() -> int:
 
     from anyio import AsyncFile, wrap_file
 
-    from backloop.mcp.server import serve_stdio, settings_from_env
+    from backloop.mcp.stdio import serve_stdio, settings_from_env
 
     stdin = wrap_file(io.TextIOWrapper(io.BufferedReader(_Replayed(wire_in, received)), encoding="utf-8",
                                        errors="replace"))

@@ -1,32 +1,20 @@
-"""MCP wiring only: the tools' names, parameters and descriptions, over stdio. The logic is in tools.py."""
+"""The MCP tools as the agent sees them: names, parameters and descriptions, each calling its plain function in
+tools.py and encoding the result. Serving them on stdio is stdio.py's."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
-import anyio
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.session import ServerSession
-from mcp.server.stdio import stdio_server
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
-from backloop.config import Settings, allow_hosts_from_env, default_state_dir
-from backloop.git.repo import GitError, Repo
 from backloop.mcp import tools
 from backloop.mcp.handshake import INSTRUCTIONS, SERVER_NAME
-from backloop.review.store import StoreError
 from backloop.runtime import Runtime
-
-log = logging.getLogger(__name__)
-
-Wire = tuple[anyio.AsyncFile[str], anyio.AsyncFile[str]]
 
 START_DESCRIPTION = """Start a new review of your changes and get the URL to give to the user.
 
@@ -73,11 +61,8 @@ def build_server(runtime: Runtime, default_repo: Path) -> MCPServer:
         title: Annotated[str | None, Field(description="Optional review title.")] = None,
         repo: Annotated[str | None, Field(description="Repository path (default: the working directory).")] = None,
     ) -> Annotated[CallToolResult, tools.StartedReview]:
-        try:
-            result = await tools.start_review(runtime, since=since, commit=commit, range=range, title=title,
-                                              repo=repo, default_repo=default_repo)
-        except tools.ToolFailure as exc:
-            raise ToolError(str(exc)) from None
+        result = await tools.start_review(runtime, since=since, commit=commit, range=range, title=title,
+                                          repo=repo, default_repo=default_repo)
         return _result(tools.started_text(result), result)
 
     @server.tool(name="await_comments", description=AWAIT_DESCRIPTION)
@@ -91,22 +76,16 @@ def build_server(runtime: Runtime, default_repo: Path) -> MCPServer:
         async def progress(elapsed: float, message: str) -> None:
             await ctx.report_progress(elapsed, None, message)
 
-        try:
-            result = await tools.await_comments(runtime, review_id=review_id, timeout_seconds=timeout_seconds,
-                                                progress=progress, handle=_handle(ctx.session, ctx.request_id))
-        except tools.ToolFailure as exc:
-            raise ToolError(str(exc)) from None
+        result = await tools.await_comments(runtime, review_id=review_id, timeout_seconds=timeout_seconds,
+                                            progress=progress, handle=_handle(ctx.session, ctx.request_id))
         return _result(tools.await_text(result), result)
 
     @server.tool(name="resolve_comment", description=RESOLVE_DESCRIPTION)
     async def resolve_comment(
         comment_id: Annotated[str, Field(description="The comment_id from await_comments.")],
         reply: Annotated[str | None, Field(description="Optional reply shown in the thread.")] = None,
-    ) -> Annotated[CallToolResult, tools.Resolved]:
-        try:
-            result = await tools.resolve_comment(runtime, comment_id=comment_id, reply=reply)
-        except tools.ToolFailure as exc:
-            raise ToolError(str(exc)) from None
+    ) -> Annotated[CallToolResult, tools.ResolvedComment]:
+        result = await tools.resolve_comment(runtime, comment_id=comment_id, reply=reply)
         return _result(f"Comment {comment_id} resolved.", result)
 
     @server.tool(name="reply_comment", description=REPLY_DESCRIPTION)
@@ -114,10 +93,7 @@ def build_server(runtime: Runtime, default_repo: Path) -> MCPServer:
         comment_id: Annotated[str, Field(description="The comment_id from await_comments.")],
         message: Annotated[str, Field(description="Your reply.")],
     ) -> Annotated[CallToolResult, tools.Replied]:
-        try:
-            result = await tools.reply_comment(runtime, comment_id=comment_id, message=message)
-        except tools.ToolFailure as exc:
-            raise ToolError(str(exc)) from None
+        result = await tools.reply_comment(runtime, comment_id=comment_id, message=message)
         return _result(f"Reply posted in the thread of {comment_id}; their answer will arrive via await_comments.",
                        result)
 
@@ -136,49 +112,3 @@ def _handle(session: ServerSession, request_id: object) -> tuple[int, str]:
     """An MCP request, by connection (its initialize parameters: the session object is made per message) and
     request id (ids are per connection)."""
     return id(session.client_params), str(request_id)
-
-
-def settings_from_env() -> Settings:
-    port = os.environ.get("BACKLOOP_PORT", "")
-    return Settings(host=os.environ.get("BACKLOOP_HOST", "127.0.0.1"), port=int(port) if port.isdigit() else 0,
-                    state_dir=default_state_dir(), allow_hosts=allow_hosts_from_env())
-
-
-async def serve_stdio(settings: Settings, cwd: Path, wire: Wire | None = None) -> None:
-    """Serve MCP on stdio (or on ``wire``, the launcher's streams) until the client closes it; the web server starts
-    with the first review."""
-    runtime = Runtime(settings)
-    stopping: set[asyncio.Task[None]] = set()
-
-    async def stop_process() -> None:
-        # Cancelling the stdio loop would wait forever on its blocked stdin reader: close our state, then leave.
-        await runtime.close()
-        os._exit(0)
-
-    runtime.on_signal = lambda: stopping.add(asyncio.create_task(stop_process()))
-    try:
-        try:
-            repo = await Repo.open(cwd)
-            restored = await runtime.reviews.restore(repo.root)
-            if any(r.state != "approved" for r in restored):
-                await runtime.start_web()  # open pages of these reviews reconnect to it
-        except GitError:
-            pass  # not started inside a repository: startreview(repo=...) still works
-        except StoreError as exc:
-            # The state cannot be read (the state directory is unusable): keep serving, so that the agent gets
-            # this as a tool error from startreview instead of a server that died at start.
-            log.warning("%s", exc)
-        server = build_server(runtime, cwd)
-        if wire is None:
-            await server.run_stdio_async()
-        else:
-            await run_on(server, wire)
-    finally:
-        await runtime.close()
-
-
-async def run_on(server: MCPServer, wire: Wire) -> None:
-    """What ``run_stdio_async`` does, on given streams (the SDK then leaves the process's descriptors alone)."""
-    async with stdio_server(*wire) as (read_stream, write_stream):
-        lowlevel = server._lowlevel_server  # the SDK offers no public way to pass streams
-        await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())

@@ -1,22 +1,25 @@
 """The logic behind each MCP tool, as plain async functions over a Runtime (tested without MCP in between).
 
-Errors are raised as ToolFailure with a message meant for the agent; the MCP layer turns them into tool errors.
+Errors are raised as ToolFailure, a tool error whose message is meant for the agent (the SDK sends it as the
+call's error); a review's own failures are said as review/failure.py says them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Hashable
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
-from pydantic import BaseModel, Field
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, ConfigDict, Field
 
-from backloop.diff.resolve import resolve
-from backloop.git.repo import GitError, Repo
-from backloop.review.session import Review, ReviewError, run_to_completion
-from backloop.review.store import Entry, StoreError
+from backloop.review.entry import Entry
+from backloop.review.failure import failure
+from backloop.review.service import ReviewService
+from backloop.review.session import Review, ReviewError
 from backloop.runtime import Runtime
-from backloop.viewspec import ViewError, parse_view
 
 DEFAULT_WAIT_S = 50.0
 """Below the 60 s that several agents allow a silent tool call; the agent simply calls again."""
@@ -25,10 +28,28 @@ PROGRESS_EVERY_S = 15.0
 APPROVED = "REVIEW APPROVED"
 
 Progress = Callable[[float, str], Awaitable[None]]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-class ToolFailure(Exception):
-    pass
+class ToolFailure(ToolError):
+    """A failure the agent is told about: the SDK answers the call with its message as the tool's error."""
+
+
+def _as_tool_failure(tool: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """``tool`` with the review's failures raised as ToolFailure."""
+
+    @functools.wraps(tool)
+    async def tool_call(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await tool(*args, **kwargs)
+        except Exception as exc:
+            known = failure(exc)
+            if known is None:
+                raise
+            raise ToolFailure(known.message) from None
+
+    return tool_call
 
 
 class StartedReview(BaseModel):
@@ -63,7 +84,9 @@ class AwaitResult(BaseModel):
     items: list[Item] = Field(default_factory=list)
 
 
-class Resolved(BaseModel):
+class ResolvedComment(BaseModel):
+    model_config = ConfigDict(title="Resolved")  # the name in the tool's output schema
+
     review_id: str
     comment_id: str
     state: str
@@ -75,28 +98,26 @@ class Replied(BaseModel):
     reply_id: str
 
 
+@_as_tool_failure
 async def start_review(runtime: Runtime, *, since: str | None, commit: str | None, range: str | None,
                        title: str | None, repo: str | None, default_repo: Path) -> StartedReview:
-    given = {k: v for k, v in (("since", since), ("commit", commit), ("range", range)) if v}
-    if len(given) != 1:
-        raise ToolFailure("startreview needs exactly one of since, commit or range "
-                          f"(got {', '.join(given) or 'none'}); e.g. startreview(since='HEAD')")
-    params = dict(given)
-    if since:
-        params["live"] = "true"
     try:
-        spec = parse_view(params)
-        repository = await Repo.open(Path(repo) if repo else default_repo)
-        await resolve(repository, spec)  # bad refs fail here, before anything is stored
-        review = await run_to_completion(runtime.reviews.create(repository, spec, title))
-    except (ViewError, GitError, StoreError) as exc:
-        raise ToolFailure(str(exc)) from None
+        review = await ReviewService(runtime.reviews).start(Path(repo) if repo else default_repo, since=since,
+                                                            commit=commit, range=range, title=title)
+    except ReviewError as exc:
+        if exc.code != "view_needed":
+            raise
+        raise ToolFailure(f"startreview {exc.message}; e.g. startreview(since='HEAD')") from None
+    await _start_web(runtime)
+    await runtime.remember_port(review)
+    return StartedReview(review_id=review.id, url=runtime.url(review), view=review.view.describe())
+
+
+async def _start_web(runtime: Runtime) -> None:
     try:
         await runtime.start_web()
-        await runtime.remember_port(review)
     except OSError as exc:
         raise ToolFailure(f"cannot start the review web server: {exc.strerror or exc}") from None
-    return StartedReview(review_id=review.id, url=runtime.url(review), view=spec.describe())
 
 
 def started_text(result: StartedReview) -> str:
@@ -116,25 +137,20 @@ def _review(runtime: Runtime, review_id: str | None) -> Review:
     return reviews[-1]
 
 
+@_as_tool_failure
 async def await_comments(runtime: Runtime, *, review_id: str | None, timeout_seconds: float | None,
                          progress: Progress | None = None, handle: Hashable | None = None) -> AwaitResult:
     """``handle`` names this call for ``undeliver``, should the agent cancel it after all (see broker.py)."""
     review = _review(runtime, review_id)
     if runtime.port is None:
-        try:
-            await runtime.start_web()  # after a restart the page needs its server back
-        except OSError as exc:
-            raise ToolFailure(f"cannot start the review web server: {exc.strerror or exc}") from None
+        await _start_web(runtime)  # after a restart the page needs its server back
     budget = min(max(timeout_seconds if timeout_seconds is not None else DEFAULT_WAIT_S, 0.0), MAX_WAIT_S)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + budget
     broker = runtime.reviews.broker
     while True:
         slice_s = min(PROGRESS_EVERY_S, max(deadline - loop.time(), 0.0))
-        try:
-            entries = await broker.wait(review.id, slice_s, lambda: review.state == "approved")
-        except StoreError as exc:
-            raise ToolFailure(str(exc)) from None
+        entries = await broker.wait(review.id, slice_s, lambda: review.state == "approved")
         if entries:
             result = AwaitResult(review_id=review.id, items=[_item(review, e) for e in entries])
             broker.mark_delivered(entries, handle)  # no await between this and handing the result back
@@ -197,22 +213,17 @@ def _item_text(item: Item) -> str:
     return text + f"\n{item.body}"
 
 
-async def resolve_comment(runtime: Runtime, *, comment_id: str, reply: str | None) -> Resolved:
-    try:
-        review, _ = runtime.reviews.find_comment(comment_id)
-        comment = await run_to_completion(runtime.reviews.resolve(review.id, comment_id, reply, author="agent"))
-    except (ReviewError, StoreError) as exc:
-        raise ToolFailure(str(exc)) from None
-    return Resolved(review_id=review.id, comment_id=comment.id, state=comment.state)
+@_as_tool_failure
+async def resolve_comment(runtime: Runtime, *, comment_id: str, reply: str | None) -> ResolvedComment:
+    service = ReviewService(runtime.reviews)
+    review = service.review_of_comment(comment_id)
+    comment = await service.resolve(review.id, comment_id, reply=reply, author="agent")
+    return ResolvedComment(review_id=review.id, comment_id=comment.id, state=comment.state)
 
 
+@_as_tool_failure
 async def reply_comment(runtime: Runtime, *, comment_id: str, message: str) -> Replied:
-    try:
-        review, _ = runtime.reviews.find_comment(comment_id)
-        _, reply_id = await run_to_completion(runtime.reviews.reply(review.id, None, comment_id, message,
-                                                                    author="agent"))
-    except (ReviewError, StoreError) as exc:
-        raise ToolFailure(str(exc)) from None
+    service = ReviewService(runtime.reviews)
+    review = service.review_of_comment(comment_id)
+    reply_id = await service.reply(review.id, comment_id, message, author="agent")
     return Replied(review_id=review.id, comment_id=comment_id, reply_id=reply_id)
-
-

@@ -16,7 +16,8 @@ from anyio import AsyncFile
 from backloop.config import Settings
 from backloop.generated import write_or_check
 from backloop.mcp.handshake import TOOLS_FILE
-from backloop.mcp.server import build_server, run_on
+from backloop.mcp.server import build_server
+from backloop.mcp.stdio import run_on
 from backloop.runtime import Runtime
 
 

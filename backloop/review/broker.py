@@ -17,7 +17,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 
-from backloop.review.store import AGENT_KINDS, Entry, Store, StoreError
+from backloop.review.entry import AGENT_KINDS, Entry
+from backloop.review.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 HANDED_KEPT = 64
@@ -60,9 +61,6 @@ class Broker:
                 waiter.arrived.extend(e for e in entries if e.author == "person" and e.kind in AGENT_KINDS
                                       and not e.delivered)
             waiter.wake.set()
-
-    def waiting(self, review_id: str) -> int:
-        return len(self._channel(review_id).waiters)
 
     async def pending(self, review_id: str) -> list[Entry]:
         return [e for e in await self.store.pending(review_id) if e.id not in self._delivered]

@@ -1,4 +1,5 @@
-"""Comments and threads as stored and as sent to clients (part of the public protocol: extend, don't rename)."""
+"""Comments, threads and review states as stored and as sent to clients (part of the public protocol: extend, don't
+rename)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ Author = Literal["person", "agent"]
 CommentKind = Literal["comment", "request_changes"]
 CommentState = Literal["open", "resolved"]
 AgentState = Literal["idle", "waiting", "working"]
+ReviewState = Literal["open", "approved", "changes_requested"]
 
 
 class Reply(msgspec.Struct, frozen=True, omit_defaults=True):

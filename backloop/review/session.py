@@ -1,34 +1,31 @@
 """Reviews: what a review is, its comments, edits and state, persisted before anything is acknowledged.
 
-``Reviews`` is the one entry point for both sides: the websocket layer calls it for what the person does, the MCP
-tools for what the agent does. Changes are announced to listeners (the hub) by review id and comment id.
+``Reviews`` keeps the reviews this process serves and changes them; review/service.py, which the websocket and MCP
+fronts call, adds the rules that need a view or outlive a caller. Changes are announced to listeners (the hub) by
+review id and comment id.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
 
 import msgspec
 
 from backloop.git.repo import GitError, Repo
-from backloop.protocol import ReviewState
 from backloop.review.broker import Broker
 from backloop.review.edit import EditConflict, EditRefused, content_hash, read_for_edit, write_edit
-from backloop.review.model import AgentState, Comment, Reply, Side
-from backloop.review.store import Entry, ReviewRow, Store, StoreError, threads, to_comment
+from backloop.review.entry import Entry, new_id, threads, to_comment, to_reply
+from backloop.review.model import AgentState, Author, Comment, ReviewState, Side
+from backloop.review.store import ReviewRow, Store, StoreError
 from backloop.viewspec import ViewSpec
 
 log = logging.getLogger(__name__)
 
-ID_BYTES = 12
-"""96 random bits: review ids are the capability to see a review, so they must not be guessable."""
 MAX_BODY = 65_536
 
 
@@ -39,31 +36,6 @@ class ReviewError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-def new_id() -> str:
-    return secrets.token_hex(ID_BYTES)
-
-
-T = TypeVar("T")
-_finishing: set[asyncio.Task[Any]] = set()
-
-
-async def run_to_completion(change: Coroutine[Any, Any, T]) -> T:
-    """Await ``change`` (a call that stores something, then updates the review in memory and announces it) so
-    that it is finished even if the caller is cancelled (an MCP call cancelled by the agent): the store's thread
-    completes a write it has begun regardless, and the review in memory (what the page shows) must follow it.
-    The websocket layer needs no such wrapper: its handlers run on when the socket closes."""
-    task = asyncio.ensure_future(change)
-    _finishing.add(task)
-    task.add_done_callback(_finished)
-    return await asyncio.shield(task)
-
-
-def _finished(task: asyncio.Task[Any]) -> None:
-    _finishing.discard(task)
-    if not task.cancelled():
-        task.exception()  # retrieved: the caller that would have seen it may be gone
 
 
 @dataclass
@@ -77,8 +49,8 @@ class Review:
     comments: dict[str, Comment] = field(default_factory=dict)
     edit_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    def url_path(self, spec: ViewSpec | None = None) -> str:
-        return f"/review/{self.id}/view?{(spec or self.view).query()}"
+    def url_path(self) -> str:
+        return f"/review/{self.id}/view?{self.view.query()}"
 
 
 Listener = Callable[[str, list[str], bool], None]
@@ -144,34 +116,32 @@ class Reviews:
 
     async def comment(self, review_id: str, client_id: str | None, *, body: str, path: str | None,
                       side: Side = "new", line: int | None = None, end_line: int | None = None,
-                      quoted: list[str] | None = None, author: str = "person") -> Comment:
+                      quoted: list[str] | None = None, author: Author = "person") -> Comment:
         review = self.require(review_id)
         _check_body(body, allow_empty=False)
         if line is not None and (line < 1 or (end_line is not None and end_line < line)):
             raise ReviewError("invalid_message", "line must be ≥ 1 and end_line ≥ line")
-        entry = await self.store.add_entry(Entry(
-            0, new_id(), review_id, "comment", None, author, path, side, line, end_line if end_line != line else None,
-            quoted or [], body, "open", False, time.time(), author == "agent"), client_id)
+        entry = await self.store.add_entry(Entry.comment(
+            review_id, body, author=author, path=path, side=side, line=line,
+            end_line=end_line if end_line != line else None, quoted=quoted or []), client_id)
         return self._thread_changed(review, entry)
 
     async def reply(self, review_id: str, client_id: str | None, comment_id: str, body: str,
-                    author: str = "person") -> tuple[Comment, str]:
-        """Add a reply to a thread; returns the thread and the reply's id."""
+                    author: Author = "person") -> str:
+        """Add a reply to a thread; returns the reply's id."""
         review = self.require(review_id)
         _check_body(body, allow_empty=False)
         if comment_id not in review.comments:
             raise ReviewError("unknown_comment", f"no comment with id {comment_id!r} in review {review_id}")
-        entry = await self.store.add_entry(Entry(
-            0, new_id(), review_id, "reply", comment_id, author, None, None, None, None, [], body, "open", False,
-            time.time(), author == "agent"), client_id)
-        return self._thread_changed(review, entry), entry.id
+        entry = await self.store.add_entry(Entry.reply(review_id, comment_id, body, author=author), client_id)
+        self._thread_changed(review, entry)
+        return entry.id
 
     async def request_changes(self, review_id: str, client_id: str | None, body: str) -> Comment:
         review = self.require(review_id)
         _check_body(body, allow_empty=False)
-        entry = await self.store.add_entry(Entry(
-            0, new_id(), review_id, "request_changes", None, "person", None, None, None, None, [], body, "open",
-            False, time.time(), False), client_id, review_state="changes_requested")
+        entry = await self.store.add_entry(Entry.request_changes(review_id, body), client_id,
+                                           review_state="changes_requested")
         comment = self._thread_changed(review, entry)
         self._state_changed(review, "changes_requested")
         return comment
@@ -181,10 +151,8 @@ class Reviews:
         _check_body(body)
         now = time.time()
         # A note with the approval reaches the agent like a comment; stored with it, in one transaction.
-        note = Entry(0, new_id(), review_id, "comment", None, "person", None, None, None, None, [], body, "open",
-                     False, now, False) if body else None
-        approval = Entry(0, new_id(), review_id, "approve", None, "person", None, None, None, None, [], body,
-                         "open", False, now, True)
+        note = Entry.comment(review_id, body, created=now) if body else None
+        approval = Entry.approval(review_id, body, created=now)
         entry = await self.store.add_entry(approval, client_id, also=[note] if note else [],
                                            review_state="approved")
         if note is not None and entry.id == approval.id:  # (a resent approval: its note is known already)
@@ -193,16 +161,15 @@ class Reviews:
         return entry.id
 
     async def resolve(self, review_id: str, comment_id: str, reply: str | None = None,
-                      author: str = "agent", client_id: str | None = None) -> Comment:
+                      author: Author = "agent", client_id: str | None = None) -> Comment:
         review = self.require(review_id)
         if comment_id not in review.comments:
             raise ReviewError("unknown_comment", f"no comment with id {comment_id!r} in review {review_id}")
         if reply:
             # The reply and the resolution are one transaction: a failed write leaves neither.
             _check_body(reply, allow_empty=False)
-            entry = await self.store.add_entry(Entry(
-                0, new_id(), review_id, "reply", comment_id, author, None, None, None, None, [], reply, "open",
-                False, time.time(), author == "agent"), client_id, resolves=comment_id)
+            entry = await self.store.add_entry(Entry.reply(review_id, comment_id, reply, author=author), client_id,
+                                               resolves=comment_id)
             self._thread_changed(review, entry)
         else:
             await self.store.update_entry(comment_id, state="resolved")
@@ -210,11 +177,10 @@ class Reviews:
         self._announce(review_id, [comment_id])
         return review.comments[comment_id]
 
-    def find_comment(self, comment_id: str) -> tuple[Review, Comment]:
+    def review_of_comment(self, comment_id: str) -> Review:
         for review in self.by_id.values():
-            comment = review.comments.get(comment_id)
-            if comment is not None:
-                return review, comment
+            if comment_id in review.comments:
+                return review
         raise ReviewError("unknown_comment", f"no comment with id {comment_id!r}")
 
     async def open_file(self, review_id: str, path: str) -> tuple[str, str]:
@@ -242,9 +208,7 @@ class Reviews:
             except OSError as exc:
                 raise ReviewError("edit_refused", f"{path}: {exc.strerror}") from None
             try:
-                entry = await self.store.add_entry(Entry(
-                    0, new_id(), review_id, "edit", None, "person", path, "new", None, None, [], diff, "open", False,
-                    time.time(), not diff), client_id)
+                entry = await self.store.add_entry(Entry.edit(review_id, path, diff), client_id)
             except StoreError:
                 # Not recorded, so the agent would never hear of it and the person is told nothing was saved:
                 # put the file back as it was (unless someone changed it again meanwhile).
@@ -260,8 +224,7 @@ class Reviews:
         if entry.kind == "reply":
             root = review.comments[entry.parent_id or ""]
             if all(r.id != entry.id for r in root.replies):
-                root = msgspec.structs.replace(root, replies=[*root.replies, Reply(
-                    id=entry.id, author=entry.author, body=entry.body, created_at=entry.created)])  # type: ignore[arg-type]
+                root = msgspec.structs.replace(root, replies=[*root.replies, to_reply(entry)])
                 review.comments[root.id] = root
         else:
             existing = review.comments.get(entry.id)

@@ -13,11 +13,11 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from backloop.review.model import Comment, Reply
+from backloop.review.entry import AGENT_KINDS, Entry
 
 T = TypeVar("T")
 
@@ -58,10 +58,6 @@ CREATE TABLE IF NOT EXISTS client_ops (
 );
 """
 
-AGENT_KINDS = ("comment", "reply", "request_changes", "edit")
-"""Entries by the person that the agent must receive."""
-
-
 class ClientIdReused(Exception):
     """A client_id came again with another kind of message: a client bug, refused rather than guessed at."""
 
@@ -86,33 +82,16 @@ class ReviewRow:
     """When it was started (seconds since the epoch); set by the store."""
 
 
-@dataclass(frozen=True)
-class Entry:
-    seq: int
-    id: str
-    review_id: str
-    kind: str
-    parent_id: str | None
-    author: str
-    path: str | None
-    side: str | None
-    line: int | None
-    end_line: int | None
-    quoted: list[str]
-    body: str
-    state: str
-    outdated: bool
-    created: float
-    delivered: bool
-
-
 _ENTRY_COLUMNS = ("seq, id, review_id, kind, parent_id, author, path, side, line, end_line, quoted, body, state, "
                   "outdated, created, delivered")
 
 
 def _entry(row: tuple[Any, ...]) -> Entry:
-    return Entry(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9],
-                 json.loads(row[10]) if row[10] else [], row[11], row[12], bool(row[13]), row[14], bool(row[15]))
+    seq, entry_id, review_id, kind, parent_id, author, path, side, line, end_line, quoted, body, state, outdated, \
+        created, delivered = row
+    return Entry(seq=seq, id=entry_id, review_id=review_id, kind=kind, parent_id=parent_id, author=author, path=path,
+                 side=side, line=line, end_line=end_line, quoted=json.loads(quoted) if quoted else [], body=body,
+                 state=state, outdated=bool(outdated), created=created, delivered=bool(delivered))
 
 
 class Store:
@@ -153,9 +132,6 @@ class Store:
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, run)
 
-    async def open(self) -> None:
-        await self._call(lambda db: None)
-
     def close(self) -> None:
         def shut() -> None:
             if self._db is not None:
@@ -180,9 +156,6 @@ class Store:
             return [ReviewRow(*r) for r in rows]
 
         return await self._call(q)
-
-    async def set_review_state(self, review_id: str, state: str) -> None:
-        await self._call(lambda db: db.execute("UPDATE reviews SET state = ? WHERE id = ?", (state, review_id)))
 
     async def set_port(self, review_ids: list[str], port: int) -> None:
         await self._call(lambda db: db.executemany("UPDATE reviews SET port = ? WHERE id = ?",
@@ -229,7 +202,7 @@ class Store:
             if resolves is not None:
                 db.execute("UPDATE entries SET state = 'resolved' WHERE id = ?", (resolves,))
             db.execute("COMMIT")
-            return Entry(seq, *_fields_after_seq(entry))
+            return replace(entry, seq=seq)
 
         return await self._call(q)
 
@@ -267,31 +240,3 @@ class Store:
         sets = ", ".join(f"{k} = ?" for k in fields)
         await self._call(lambda db: db.execute(f"UPDATE entries SET {sets} WHERE id = ?",
                                                (*fields.values(), entry_id)))
-
-
-def _fields_after_seq(entry: Entry) -> tuple[Any, ...]:
-    return (entry.id, entry.review_id, entry.kind, entry.parent_id, entry.author, entry.path, entry.side, entry.line,
-            entry.end_line, entry.quoted, entry.body, entry.state, entry.outdated, entry.created, entry.delivered)
-
-
-def threads(entries: list[Entry]) -> list[Comment]:
-    """Comments with their replies, in the order they were made."""
-    roots: dict[str, Comment] = {}
-    replies: dict[str, list[Reply]] = {}
-    for e in entries:
-        if e.kind == "reply" and e.parent_id:
-            replies.setdefault(e.parent_id, []).append(Reply(id=e.id, author=e.author, body=e.body,  # type: ignore[arg-type]
-                                                             created_at=e.created))
-    for e in entries:
-        if e.kind in ("comment", "request_changes"):
-            roots[e.id] = to_comment(e, replies.get(e.id, []))
-    return list(roots.values())
-
-
-def to_comment(e: Entry, replies: list[Reply]) -> Comment:
-    return Comment(
-        id=e.id, body=e.body, created_at=e.created, kind=e.kind,  # type: ignore[arg-type]
-        path=e.path, side=(e.side or "new"), line=e.line, end_line=e.end_line,  # type: ignore[arg-type]
-        quoted=e.quoted, author=e.author, state=e.state, outdated=e.outdated,  # type: ignore[arg-type]
-        replies=replies,
-    )

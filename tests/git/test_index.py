@@ -13,7 +13,7 @@ import pytest
 
 import backloop.git.repo as git_repo
 from backloop.diff.parse import FilePatch, split_raw_patch
-from backloop.git.index import Entry, Index, IndexFormatError, read_index, write_index
+from backloop.git.index import Index, IndexEntry, IndexFormatError, read_index, write_index
 from backloop.git.repo import Repo
 from tests.conftest import MakeRepo
 from tests.diff.test_parse import conflicted_repo
@@ -120,7 +120,7 @@ def test_written_index_is_read_by_git(make_repo: MakeRepo, tmp_path: Path) -> No
         "GIT_CONFIG_VALUE_0": "always"})
     os.symlink("a.txt", repo.root / "link")
     repo.git("add", "-A")
-    entries: list[tuple[bytes, Entry]] = list(parsed(repo).entries.items())
+    entries: list[tuple[bytes, IndexEntry]] = list(parsed(repo).entries.items())
     write_index(tmp_path / "scratch", reversed(entries), 20)  # (written in git's order whatever the input's)
     env = {**os.environ, "GIT_INDEX_FILE": str(tmp_path / "scratch")}
     assert ls_files(repo, env) == ls_files(repo)
@@ -136,7 +136,8 @@ def scratch_uses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     made: list[int] = []
     real = git_repo._scratch_index
 
-    def counting(entries: Iterable[tuple[bytes, Entry]], hash_size: int) -> AbstractContextManager[dict[str, str]]:
+    def counting(entries: Iterable[tuple[bytes, IndexEntry]],
+                 hash_size: int) -> AbstractContextManager[dict[str, str]]:
         made.append(1)
         return real(entries, hash_size)
 

@@ -16,7 +16,8 @@ from mcp_types import version as sdk_versions
 
 from backloop.config import Settings
 from backloop.mcp import handshake, tools_json
-from backloop.mcp.server import build_server, run_on
+from backloop.mcp.server import build_server
+from backloop.mcp.stdio import run_on
 from backloop.runtime import Runtime
 
 CLIENT = {"name": "client", "version": "1.0"}

@@ -11,8 +11,9 @@ import pytest
 
 from backloop.config import DATABASE
 from backloop.git.repo import Repo
+from backloop.review.entry import Entry
 from backloop.review.session import Review, Reviews
-from backloop.review.store import Entry, Store
+from backloop.review.store import Store
 from backloop.viewspec import parse_view
 from tests.conftest import MakeRepo
 
@@ -33,7 +34,6 @@ class CountingStore(Store):
 async def setup(make_repo: MakeRepo, tmp_path: Path) -> tuple[Reviews, CountingStore, Review]:
     repo = make_repo({"a.py": "x = 1\n"})
     store = CountingStore(tmp_path / DATABASE)
-    await store.open()
     reviews = Reviews(store)
     return reviews, store, await reviews.create(await Repo.open(repo.root), SPEC)
 
@@ -44,7 +44,7 @@ async def waiting(reviews: Reviews, review: Review, count: int = 1) -> list[asyn
              for _ in range(count)]
     changed = asyncio.Event()
     reviews.listen(lambda *_: changed.set())
-    while reviews.broker.waiting(review.id) < count:
+    while len(reviews.broker._channel(review.id).waiters) < count:
         changed.clear()
         await asyncio.wait_for(changed.wait(), 10)
     for _ in range(3):  # their store reads (one executor hop each) are done
@@ -71,7 +71,7 @@ async def test_other_entries_of_the_person_too(make_repo: MakeRepo, tmp_path: Pa
     reads = store.reads
     made: Any
     if kind == "reply":
-        made = (await reviews.reply(review.id, "r1", root.id, "more"))[1]
+        made = await reviews.reply(review.id, "r1", root.id, "more")
     elif kind == "edit":
         _, digest = await reviews.open_file(review.id, "a.py")
         made = await reviews.edit(review.id, "e1", "a.py", digest, "x = 2\n")

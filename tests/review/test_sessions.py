@@ -20,7 +20,6 @@ SPEC = parse_view({"since": "HEAD", "live": "true"})
 
 async def open_reviews(state: Path) -> Reviews:
     store = Store(state / DATABASE)
-    await store.open()
     return Reviews(store)
 
 
@@ -90,7 +89,7 @@ async def test_unusable_state_dir_gives_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     store = Store(blocker / DATABASE)
     with pytest.raises(StoreError, match="cannot open the state database"):
-        await store.open()
+        await store.reviews()  # the first call opens the database
 
 
 async def test_no_transaction_outlives_a_failed_call(make_repo: MakeRepo, tmp_path: Path) -> None:

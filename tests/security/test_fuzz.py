@@ -34,8 +34,8 @@ from backloop.protocol import (
     ReplyMsg,
     decode_client,
 )
+from backloop.review.entry import Entry, threads
 from backloop.review.model import Comment
-from backloop.review.store import Entry, threads
 from backloop.review.store import _entry as entry_of_row
 from backloop.web.serve import MAX_CLIENT_FRAME
 from tests.security.conftest import Backloop, Client, send_oversized_frame

@@ -19,7 +19,8 @@ import pytest
 from backloop.config import DATABASE
 from backloop.git.repo import Repo
 from backloop.protocol import CLOSE_UNKNOWN_REVIEW
-from backloop.review.session import Reviews, new_id
+from backloop.review.entry import new_id
+from backloop.review.session import Reviews
 from backloop.review.store import Store
 from backloop.viewspec import parse_view
 from tests.security.conftest import Backloop, Closed, raw_http, without_date

@@ -169,3 +169,16 @@ def test_comments_follow_their_code_or_become_outdated(env: Env) -> None:
         gone, _ = receive_until(ws, lambda m: m["type"] == "comment" and m["comment"].get("outdated"))
         assert gone["comment"]["line"] == 4 and gone["comment"]["quoted"] == ["b = 20"]
     assert env.review.comments[comment_id].outdated
+
+
+def test_the_ack_comes_before_the_change_is_pushed(env: Env) -> None:
+    """The sender's own socket gets the ack of a change before the change itself (as every client gets it)."""
+    with env.connect() as ws:
+        start(ws)
+        ws.send_json({"type": "comment", "client_id": "c", "path": "app.py", "line": 1, "body": "one"})
+        first, _ = receive_until(ws, lambda m: m["type"] in ("ack", "comment"))
+        assert first == {"type": "ack", "client_id": "c", "id": first.get("id")}
+        receive_until(ws, lambda m: m["type"] == "comment" and m["comment"]["id"] == first["id"])
+        ws.send_json({"type": "reply", "client_id": "r", "comment_id": first["id"], "body": "two"})
+        second, _ = receive_until(ws, lambda m: m["type"] in ("ack", "comment"))
+        assert second == {"type": "ack", "client_id": "r", "id": second.get("id")}

@@ -1,0 +1,137 @@
+"""What the person (over the websocket) and the agent (over MCP) can do to a review, with the rules both fronts
+share; the fronts only translate their messages into these calls and the results (or failures) back.
+
+The rules:
+- a review starts from exactly one of since (live), commit or range, in a repository where those revisions exist:
+  a bad one fails before anything is stored;
+- a comment is on a file of the diff the person sees, and keeps the code it is about, quoted from that diff;
+- files are opened and edited only in live views, and only files of the diff;
+- a change that has begun is finished even if its caller is cancelled (an MCP call the agent cancels): the
+  store's thread completes a write it has begun regardless, and the review in memory, which the page shows and the
+  agent is handed, must follow it. (The websocket runs each request with ``detach``, so that a request whose socket
+  closes is finished too.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+from backloop.diff.resolve import resolve
+from backloop.diff.sides import quote
+from backloop.diff.view import DiffView
+from backloop.git.repo import Repo
+from backloop.review.model import Author, Comment, Side
+from backloop.review.session import Review, ReviewError, Reviews
+from backloop.viewspec import ViewSpec, parse_view
+
+T = TypeVar("T")
+
+
+class ReviewService:
+    def __init__(self, reviews: Reviews) -> None:
+        self.reviews = reviews
+
+    # ---- starting -------------------------------------------------------------------------------------------
+
+    async def start(self, repo_path: Path, *, since: str | None = None, commit: str | None = None,
+                    range: str | None = None, title: str | None = None, reuse_open: bool = False) -> Review:
+        """A new review of the repository at (or above) ``repo_path``; with ``reuse_open``, a stored open review of
+        the same view instead, when there is one."""
+        spec = _starting_view(since, commit, range)
+        repo = await Repo.open(repo_path)
+        await resolve(repo, spec)
+        if reuse_open:
+            restored = await self.reviews.restore(repo.root)
+            same = next((r for r in restored if r.view == spec and r.state == "open"), None)
+            if same is not None:
+                return same
+        return await _finish(self.reviews.create(repo, spec, title))
+
+    # ---- the person, in a view of the review ------------------------------------------------------------------
+
+    async def comment(self, review_id: str, shown: DiffView, client_id: str, *, path: str, body: str,
+                      side: Side = "new", line: int | None = None, end_line: int | None = None) -> Comment:
+        if path not in shown.files:
+            raise ReviewError("not_in_diff", f"{path!r} is not part of this diff")
+        quoted: list[str] = []
+        if line is not None:
+            quoted = await quote(shown, path, side, line, end_line if end_line is not None else line)
+        return await _finish(self.reviews.comment(review_id, client_id, body=body, path=path, side=side, line=line,
+                                                  end_line=end_line, quoted=quoted))
+
+    async def request_changes(self, review_id: str, client_id: str, body: str) -> Comment:
+        return await _finish(self.reviews.request_changes(review_id, client_id, body))
+
+    async def approve(self, review_id: str, client_id: str, body: str) -> str:
+        """Returns the id of the approval."""
+        return await _finish(self.reviews.approve(review_id, client_id, body))
+
+    async def open_file(self, review_id: str, shown: DiffView, path: str) -> tuple[str, str]:
+        """The work-tree text of ``path`` and its hash, for ``edit``."""
+        _check_editable(shown, path)
+        return await self.reviews.open_file(review_id, path)
+
+    async def edit(self, review_id: str, shown: DiffView, client_id: str, path: str, base_hash: str,
+                   content: str) -> str:
+        """Write the person's edit; returns the id of the recorded edit (the same for a resent one)."""
+        _check_editable(shown, path)
+        return await _finish(self.reviews.edit(review_id, client_id, path, base_hash, content))
+
+    # ---- either side, in a thread -----------------------------------------------------------------------------
+
+    def review_of_comment(self, comment_id: str) -> Review:
+        return self.reviews.review_of_comment(comment_id)
+
+    async def reply(self, review_id: str, comment_id: str, body: str, *, author: Author,
+                    client_id: str | None = None) -> str:
+        """Returns the id of the reply."""
+        return await _finish(self.reviews.reply(review_id, client_id, comment_id, body, author=author))
+
+    async def resolve(self, review_id: str, comment_id: str, *, author: Author, reply: str | None = None) -> Comment:
+        """Resolve a thread, with a last reply when ``reply`` is given."""
+        return await _finish(self.reviews.resolve(review_id, comment_id, reply, author=author))
+
+
+def _starting_view(since: str | None, commit: str | None, range: str | None) -> ViewSpec:
+    given = {name: value for name, value in (("since", since), ("commit", commit), ("range", range)) if value}
+    if len(given) != 1:
+        raise ReviewError("view_needed",
+                          f"needs exactly one of since, commit or range (got {', '.join(given) or 'none'})")
+    return parse_view({**given, "live": "true"} if since else given)
+
+
+def _check_editable(shown: DiffView, path: str) -> None:
+    if not shown.spec.live:
+        raise ReviewError("not_live", "files can be edited only in live views (since=REV&live=true)")
+    if path not in shown.files:
+        raise ReviewError("edit_refused", f"{path!r} is not part of this review's diff")
+
+
+_detached: set[asyncio.Task[Any]] = set()
+
+
+def detach(work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+    """Run ``work`` in a task that nothing cancels (a websocket request, which runs on when its socket closes), kept
+    until it ends: the event loop holds tasks only weakly."""
+    task = asyncio.ensure_future(work)
+    _detached.add(task)
+    task.add_done_callback(_ended)
+    return task
+
+
+async def _finish(change: Coroutine[Any, Any, T]) -> T:
+    """Await ``change``, which runs to its end even if this caller is cancelled."""
+    if asyncio.current_task() in _detached:
+        # Nothing cancels the caller: no task of its own, whose end would reach the caller a few loop turns late
+        # (after the hub has pushed the change, ahead of the caller's ack).
+        return await change
+    return await asyncio.shield(detach(change))
+
+
+def _ended(task: asyncio.Task[Any]) -> None:
+    _detached.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved: the caller that would have seen it may be gone
