@@ -12,7 +12,7 @@ import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from backloop.diff.delta import Change, ClientDelta, SendFile, SendNotice, SendState, SendThread
+from backloop.diff.delta import Change, ClientDelta, SendFile, SendNotice, SendRounds, SendState, SendThread
 from backloop.diff.model import FileDiff
 from backloop.diff.view import DiffView, ViewEvent
 from backloop.diff.views import Views
@@ -22,6 +22,7 @@ from backloop.protocol import (
     FileRemoved,
     Notice,
     ReviewChanged,
+    RoundEnded,
     ServerMessage,
     Snapshot,
     encode,
@@ -53,6 +54,10 @@ class Subscriber:
         self.delta.on_threads(comment_ids)
         if state:
             self.delta.on_state()
+        self.wake.set()
+
+    def on_rounds(self) -> None:
+        self.delta.on_rounds()
         self.wake.set()
 
     def reply(self, message: ServerMessage) -> None:
@@ -91,6 +96,9 @@ class Subscriber:
     def _message(self, change: Change) -> ServerMessage | None:
         if isinstance(change, SendState):
             return ReviewChanged(state=self.review.state, agent=self.review.agent)
+        if isinstance(change, SendRounds):
+            review = self.review
+            return RoundEnded(current=review.round, rounds=list(review.rounds), last_review=review.last_review)
         if isinstance(change, SendThread):
             comment = self.review.comments.get(change.comment_id)
             return CommentChanged(comment=comment) if comment is not None else None
@@ -108,10 +116,15 @@ class Hub:
         self.views = views
         self._subscribers: dict[str, set[Subscriber]] = {}
         reviews.listen(self._review_changed)
+        reviews.rounds.listen(self._round_ended)
 
     def _review_changed(self, review_id: str, comment_ids: list[str], state: bool) -> None:
         for sub in self._subscribers.get(review_id, ()):
             sub.on_review(comment_ids, state)
+
+    def _round_ended(self, review_id: str) -> None:
+        for sub in self._subscribers.get(review_id, ()):
+            sub.on_rounds()
 
     @contextlib.asynccontextmanager
     async def subscribe(self, review: Review, spec: ViewSpec, send: Send) -> AsyncIterator[Subscriber]:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from backloop.diff.model import ContextLine, FileDiff
-from backloop.review.model import AgentState, Comment, ReviewState, Side
+from backloop.review.model import AgentState, Comment, ReviewState, RoundInfo, Side
 from backloop.viewspec import ViewSpec
 
 PROTOCOL_VERSION = 1
@@ -36,6 +36,12 @@ class ReviewInfo(msgspec.Struct, frozen=True, omit_defaults=True):
     """What the old side is, resolved (e.g. ``HEAD~1 (3f2a9c1)``)."""
     target: str = ""
     """What the new side is (``work tree``, ``index`` or a commit)."""
+    round: int = 1
+    """The review's current round."""
+    rounds: list[RoundInfo] = msgspec.field(default_factory=list)
+    """The rounds that have ended, oldest first."""
+    last_review: int | None = None
+    """The last round the person ended (submitted a review, requested changes, approved): "since my last review"."""
 
 
 # ---- server → client ----------------------------------------------------------------------------------------
@@ -110,6 +116,14 @@ class ReviewChanged(msgspec.Struct, tag="review", frozen=True):
     agent: AgentState
 
 
+class RoundEnded(msgspec.Struct, tag="round", frozen=True, omit_defaults=True):
+    """A round of the review ended: ``current`` is the new one, ``rounds`` every ended round, oldest first."""
+
+    current: int
+    rounds: list[RoundInfo]
+    last_review: int | None = None
+
+
 class FileContent(msgspec.Struct, tag="file_content", frozen=True):
     """Reply to ``open_file``: the work-tree text to edit and the hash to send back with ``edit``."""
 
@@ -120,7 +134,7 @@ class FileContent(msgspec.Struct, tag="file_content", frozen=True):
 
 
 ServerMessage = (Hello | Snapshot | FileChanged | FileRemoved | Lines | Notice | Pong | Error | Ack | CommentChanged
-                 | ReviewChanged | FileContent)
+                 | ReviewChanged | FileContent | RoundEnded)
 
 
 # ---- client → server ----------------------------------------------------------------------------------------

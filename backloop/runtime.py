@@ -37,9 +37,11 @@ def _freeze_startup_heap() -> None:
 
 
 def wire_live(reviews: Reviews) -> Hub:
-    """The live side of ``reviews``: their running views, comments that follow their code as it changes, and the
-    hub that fans both out to the pages."""
-    views = Views()
+    """The live side of ``reviews``: their running views (those of the changes since a round among them, which
+    recording a round reads from), comments that follow their code as it changes, and the hub that fans both out
+    to the pages."""
+    views = Views(reviews.rounds.baseline)
+    reviews.rounds.views = views
     views.on_start(Follow(reviews).view_started)
     return Hub(reviews, views)
 

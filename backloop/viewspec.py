@@ -14,6 +14,7 @@ import msgspec
 
 Layout = Literal["unified", "split"]
 MAX_CONTEXT = 10_000
+MAX_ROUND = 1_000_000
 
 # A revision expression as a person types it: names, ~, ^, @{...}, :/ excluded on purpose (no searches).
 _REV = re.compile(r"^[A-Za-z0-9_@][A-Za-z0-9_./@{}~^+-]{0,255}$")
@@ -34,6 +35,8 @@ class ViewSpec(msgspec.Struct, frozen=True, omit_defaults=True):
     ws: bool = False
     """Ignore whitespace changes."""
     context: int = 3
+    round: int | None = None
+    """Changes since the end of this round of the review (1 and up): per file, what was recorded then against now."""
 
     def diff_key(self) -> ViewSpec:
         """The part of the spec that decides the diff (layout is presentation only)."""
@@ -52,9 +55,17 @@ class ViewSpec(msgspec.Struct, frozen=True, omit_defaults=True):
             params["ws"] = "1"
         if self.context != 3:
             params["context"] = str(self.context)
+        if self.round is not None:
+            params["round"] = str(self.round)
         return urlencode(params)
 
+    def whole(self) -> ViewSpec:
+        """The same view without ``round``: all the changes."""
+        return msgspec.structs.replace(self, round=None)
+
     def describe(self) -> str:
+        if self.round is not None:
+            return f"{self.whole().describe()}, changes since round {self.round}"
         if self.since is not None:
             return f"changes since {self.since}" + (" (live work tree)" if self.live else " (staged)")
         if self.commit is not None:
@@ -118,6 +129,10 @@ def parse_view(params: Mapping[str, str]) -> ViewSpec:
     raw_context = params.get("context") or "3"
     if not (raw_context.isascii() and raw_context.isdigit()) or len(raw_context) > 6 or int(raw_context) > MAX_CONTEXT:
         raise ViewError(f"context={raw_context!r} must be a whole number from 0 to {MAX_CONTEXT}")
+    raw_round = params.get("round") or None
+    if raw_round is not None and not (raw_round.isascii() and raw_round.isdigit() and len(raw_round) <= 7
+                                      and 1 <= int(raw_round) <= MAX_ROUND):
+        raise ViewError(f"round={raw_round!r} must be a round number from 1 to {MAX_ROUND}")
     return ViewSpec(
         since=since,
         commit=commit,
@@ -126,4 +141,5 @@ def parse_view(params: Mapping[str, str]) -> ViewSpec:
         layout="split" if layout == "split" else "unified",
         ws=_flag(params, "ws", False),
         context=int(raw_context),
+        round=int(raw_round) if raw_round is not None else None,
     )

@@ -17,6 +17,7 @@ export const SERVER = Object.freeze({
   COMMENT: "comment",
   REVIEW: "review",
   FILE_CONTENT: "file_content",
+  ROUND: "round",
 });
 
 /** Tags of messages the client sends. */
@@ -52,17 +53,19 @@ export const FATAL_CLOSE_CODES = Object.freeze([CLOSE.UNKNOWN_REVIEW, CLOSE.FORB
  *   binary: boolean, additions: number, deletions: number, hunks: Hunk[], digest?: string,
  *   similarity?: number|null, old_mode?: string|null, new_mode?: string|null, size?: number|null,
  *   too_large?: boolean, highlighted?: boolean, notice?: string|null, untracked?: boolean,
- *   loading?: boolean}} FileDiff
+ *   unchanged?: boolean, loading?: boolean}} FileDiff
  * @typedef {{since?: string|null, commit?: string|null, range?: string|null, live?: boolean,
- *   view?: "unified"|"split", ws?: boolean, context?: number}} ViewSpec
+ *   view?: "unified"|"split", ws?: boolean, context?: number, round?: number|null}} ViewSpec
+ * @typedef {{number: number, ended_at: number, ended_by: "person"|"agent", how: string}} RoundInfo
  * @typedef {"open"|"approved"|"changes_requested"} ReviewState
  * @typedef {"idle"|"waiting"|"working"} AgentState
  * @typedef {{id: string, title: string, repo: string, view: ViewSpec, state?: ReviewState, agent?: AgentState,
- *   base?: string, target?: string}} ReviewInfo
+ *   base?: string, target?: string, round?: number, rounds?: RoundInfo[], last_review?: number|null}} ReviewInfo
  * @typedef {{id: string, author: "person"|"agent", body: string, created_at: number}} Reply
  * @typedef {{id: string, body: string, created_at: number, kind?: "comment"|"request_changes",
  *   path?: string|null, side?: "old"|"new", line?: number|null, end_line?: number|null, quoted?: string[],
- *   author?: "person"|"agent", state?: "open"|"resolved", outdated?: boolean, replies?: Reply[]}} Comment
+ *   author?: "person"|"agent", state?: "open"|"resolved", outdated?: boolean, replies?: Reply[],
+ *   round?: number}} Comment
  * @typedef {{text: string, html: string}} ContextLine
  * @typedef {{type: "hello", protocol: number, review: ReviewInfo}
  *   | {type: "snapshot", files: FileDiff[], comments?: Comment[]}
@@ -75,7 +78,8 @@ export const FATAL_CLOSE_CODES = Object.freeze([CLOSE.UNKNOWN_REVIEW, CLOSE.FORB
  *   | {type: "ack", client_id: string, id: string}
  *   | {type: "comment", comment: Comment}
  *   | {type: "review", state: ReviewState, agent: AgentState}
- *   | {type: "file_content", request_id: string, path: string, content: string, hash: string}} ServerMessage
+ *   | {type: "file_content", request_id: string, path: string, content: string, hash: string}
+ *   | {type: "round", current: number, rounds: RoundInfo[], last_review?: number|null}} ServerMessage
  * @typedef {{type: "expand", request_id: string, path: string, start: number, end: number}
  *   | {type: "load_file", path: string}
  *   | {type: "ping", nonce?: string}

@@ -29,6 +29,11 @@ class SendState:
 
 
 @dataclass(frozen=True)
+class SendRounds:
+    """A round of the review ended."""
+
+
+@dataclass(frozen=True)
 class SendThread:
     comment_id: str
 
@@ -48,7 +53,7 @@ class SendRemoved:
     path: str
 
 
-Change = SendState | SendThread | SendNotice | SendFile | SendRemoved
+Change = SendState | SendRounds | SendThread | SendNotice | SendFile | SendRemoved
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ class ClientDelta:
         self._notice_dirty = False
         self._threads: set[str] = set()
         self._state = False
+        self._rounds = False
 
     # ---- marking ---------------------------------------------------------------------------------------------
 
@@ -86,6 +92,9 @@ class ClientDelta:
 
     def on_state(self) -> None:
         self._state = True
+
+    def on_rounds(self) -> None:
+        self._rounds = True
 
     def load(self, fd: FileDiff) -> None:
         """Send the complete version of a ``too_large`` file to this client from now on (while it is current)."""
@@ -124,6 +133,9 @@ class ClientDelta:
         if self._state:
             self._state = False
             return SendState()
+        if self._rounds:
+            self._rounds = False
+            return SendRounds()
         if self._threads:
             return SendThread(self._threads.pop())
         if self._notice_dirty:

@@ -67,6 +67,8 @@ class FileDiff(msgspec.Struct, frozen=True, omit_defaults=True):
     """A note about this file for the person (e.g. not valid UTF-8)."""
     untracked: bool = False
     """An untracked work-tree file (live views)."""
+    unchanged: bool = False
+    """In a view of the changes since a round: the file is as it was at the end of that round (no hunks)."""
     loading: bool = False
     """Sent in a large ``snapshot`` without its hunks: a ``file`` message with them follows (snapshots are
     streamed so that the first files can be shown at once)."""

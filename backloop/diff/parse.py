@@ -48,6 +48,8 @@ class FilePatch:
     untracked: bool = False
     counts: tuple[int, int] | None = None
     """(additions, deletions) when ``chunk`` holds only the head of a huge patch (a large untracked file)."""
+    unchanged: bool = False
+    """Listed though nothing changed (a view of the changes since a round: the file is as it was then)."""
 
     @property
     def path(self) -> str:
@@ -225,6 +227,7 @@ def build_file(patch: FilePatch, *, full: bool = False, summary: bool = False) -
         highlighted=not hunks,
         notice=notice,
         untracked=patch.untracked,
+        unchanged=patch.unchanged,
         loading=summary and bool(bodies) and not too_large,
     )
 

@@ -41,7 +41,7 @@ async def read_side(view: DiffView, path: str, side: str) -> bytes:
     if side == "old":
         if fp.entry.status == "A":
             raise ViewUnavailable(f"{path!r} has no old side (it was added)")
-        data = await view.repo.read_blob(f"{resolved.base}:{fp.entry.old_path}")
+        data = await view.read_old(fp)
     else:
         if fp.entry.status == "D":
             raise ViewUnavailable(f"{path!r} has no new side (it was deleted)")

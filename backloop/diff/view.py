@@ -265,6 +265,11 @@ class DiffView:
             if published:
                 self._emit(FilesChanged(tuple(published)))
 
+    async def read_old(self, fp: FilePatch) -> bytes | None:
+        """The old side of a file of this view (not added)."""
+        assert self.resolved is not None
+        return await self.repo.read_blob(f"{self.resolved.base}:{fp.entry.old_path}")
+
     def _blobs(self, path: str) -> tuple[str | None, str | None]:
         fp = self.patches.get(path)
         return blob_ids(fp.chunk) if fp else (None, None)

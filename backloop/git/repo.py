@@ -328,6 +328,20 @@ class Repo:
         except GitError:
             return None
 
+    async def read_blobs(self, specs: Sequence[str]) -> list[bytes | None]:
+        """Bytes of many blobs (ids or ``<commit>:<path>``) with one git process; None for each absent one (or one
+        that is not a blob)."""
+        batched = [s for s in specs if "\n" not in s]
+        found: dict[str, bytes | None] = {}
+        if batched:
+            out = await self.run("cat-file", "--batch", stdin="".join(s + "\n" for s in batched).encode(
+                "utf-8", "surrogateescape"))
+            found = _split_batch(out, batched)
+        for spec in specs:  # (a name with a line break cannot be asked for in a batch)
+            if spec not in found:
+                found[spec] = await self.read_blob(spec)
+        return [found[s] for s in specs]
+
 
 MAX_PATHSPEC_BYTES = 256_000
 """Paths beyond this many bytes are not put on a command line (the kernel refuses an argument list of more than
@@ -402,6 +416,23 @@ def _diff_args(base: str, target: Target, context: int, ignore_ws: bool, paths: 
     if paths is not None:
         args.extend(paths)
     return args
+
+
+def _split_batch(out: bytes, specs: Sequence[str]) -> dict[str, bytes | None]:
+    """``git cat-file --batch`` output: per asked name, ``<id> <type> <size>`` and the bytes, or ``… missing``."""
+    result: dict[str, bytes | None] = {}
+    pos = 0
+    for spec in specs:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split(b" ")
+        pos = end + 1
+        if len(header) == 3 and header[2].isdigit():
+            size = int(header[2])
+            result[spec] = out[pos : pos + size] if header[1] == b"blob" else None
+            pos += size + 1
+        else:
+            result[spec] = None
+    return result
 
 
 def _split_z(out: bytes) -> list[str]:

@@ -56,6 +56,9 @@ class StartedReview(BaseModel):
     review_id: str
     url: str = Field(description="Give this URL to the user.")
     view: str
+    reused: bool = Field(default=False, description="The review of this view was open already: it goes on, with "
+                                                    "its comments and rounds.")
+    round: int = Field(default=1, description="The review's current round.")
 
 
 class ThreadMessage(BaseModel):
@@ -75,6 +78,7 @@ class Item(BaseModel):
     body: str = ""
     thread: list[ThreadMessage] = Field(default_factory=list)
     diff: str | None = Field(default=None, description="For edits: the diff the person applied to the work tree.")
+    round: int = Field(default=1, description="The review's round it was said (or done) in.")
 
 
 class AwaitResult(BaseModel):
@@ -102,15 +106,16 @@ class Replied(BaseModel):
 async def start_review(runtime: Runtime, *, since: str | None, commit: str | None, range: str | None,
                        title: str | None, repo: str | None, default_repo: Path) -> StartedReview:
     try:
-        review = await ReviewService(runtime.reviews).start(Path(repo) if repo else default_repo, since=since,
-                                                            commit=commit, range=range, title=title)
+        review, reused = await ReviewService(runtime.reviews).open_or_start(
+            Path(repo) if repo else default_repo, since=since, commit=commit, range=range, title=title)
     except ReviewError as exc:
         if exc.code != "view_needed":
             raise
         raise ToolFailure(f"startreview {exc.message}; e.g. startreview(since='HEAD')") from None
     await _start_web(runtime)
     await runtime.remember_port(review)
-    return StartedReview(review_id=review.id, url=runtime.url(review), view=review.view.describe())
+    return StartedReview(review_id=review.id, url=runtime.url(review), view=review.view.describe(), reused=reused,
+                         round=review.round)
 
 
 async def _start_web(runtime: Runtime) -> None:
@@ -121,6 +126,10 @@ async def _start_web(runtime: Runtime) -> None:
 
 
 def started_text(result: StartedReview) -> str:
+    if result.reused:
+        return (f"A review of this view is already open ({result.view}); it goes on, now in round {result.round}, "
+                f"with its comments and the rounds before.\n\nURL: {result.url}\nreview_id: {result.review_id}\n\n"
+                "Next: give the URL to the user, then call await_comments(review_id=...) and wait for their feedback.")
     return (f"Review started ({result.view}).\n\nURL: {result.url}\nreview_id: {result.review_id}\n\n"
             "Next: give the URL to the user, then call await_comments(review_id=...) and wait for their feedback.")
 
@@ -144,6 +153,8 @@ async def await_comments(runtime: Runtime, *, review_id: str | None, timeout_sec
     review = _review(runtime, review_id)
     if runtime.port is None:
         await _start_web(runtime)  # after a restart the page needs its server back
+    if review.agent_received:  # back after receiving items: the fixes are done, a round ends
+        await ReviewService(runtime.reviews).end_round(review.id, "agent", "fixed")
     budget = min(max(timeout_seconds if timeout_seconds is not None else DEFAULT_WAIT_S, 0.0), MAX_WAIT_S)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + budget
@@ -152,8 +163,14 @@ async def await_comments(runtime: Runtime, *, review_id: str | None, timeout_sec
         slice_s = min(PROGRESS_EVERY_S, max(deadline - loop.time(), 0.0))
         entries = await broker.wait(review.id, slice_s, lambda: review.state == "approved")
         if entries:
+            # A round that the person just ended is recorded before the agent can change anything.
+            await runtime.reviews.rounds.settled(review.id)
+            entries = broker.undelivered(entries)
+            if not entries:
+                continue
             result = AwaitResult(review_id=review.id, items=[_item(review, e) for e in entries])
             broker.mark_delivered(entries, handle)  # no await between this and handing the result back
+            review.agent_received = True
             return result
         if review.state == "approved":
             return AwaitResult(review_id=review.id, approved=True)
@@ -165,16 +182,16 @@ async def await_comments(runtime: Runtime, *, review_id: str | None, timeout_sec
 
 def _item(review: Review, e: Entry) -> Item:
     if e.kind == "edit":
-        return Item(type="edit", review_id=review.id, path=e.path, diff=e.body)
+        return Item(type="edit", review_id=review.id, path=e.path, diff=e.body, round=e.round)
     thread_id = (e.parent_id if e.kind == "reply" else e.id) or e.id
     root = review.comments.get(thread_id)
     if root is None:
-        return Item(type=e.kind, review_id=review.id, comment_id=thread_id, body=e.body)
+        return Item(type=e.kind, review_id=review.id, comment_id=thread_id, body=e.body, round=e.round)
     thread = [ThreadMessage(author=root.author, body=root.body)]
     thread += [ThreadMessage(author=r.author, body=r.body) for r in root.replies]
     return Item(type=e.kind, review_id=review.id, comment_id=thread_id, path=root.path, line=root.line,
                 end_line=root.end_line, side=root.side if root.path else None, quoted=root.quoted, body=e.body,
-                thread=thread)
+                thread=thread, round=e.round)
 
 
 def await_text(result: AwaitResult) -> str:

@@ -98,6 +98,10 @@ class Broker:
             channel.waiters.discard(me)
             self._changed(review_id)
 
+    def undelivered(self, entries: Sequence[Entry]) -> list[Entry]:
+        """Those of ``entries`` no call has been handed yet (after an await, another call may have been)."""
+        return [e for e in entries if e.id not in self._delivered]
+
     def mark_delivered(self, entries: list[Entry], handle: Hashable | None = None) -> None:
         """Call right before handing ``entries`` back (no await in between); ``handle`` names the hand-over (the
         MCP request) for ``undeliver``."""

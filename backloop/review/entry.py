@@ -43,6 +43,8 @@ class Entry:
     """The agent has received it (or need not: its own entries, an approval, an edit that changed nothing)."""
     seq: int = 0
     """Its place in the order of all entries; set by the store."""
+    round: int = 1
+    """The review's round it was made in."""
 
     @classmethod
     def comment(cls, review_id: str, body: str, *, author: Author = "person", path: str | None = None,
@@ -98,5 +100,5 @@ def to_comment(e: Entry, replies: list[Reply]) -> Comment:
         id=e.id, body=e.body, created_at=e.created, kind=e.kind,  # type: ignore[arg-type]
         path=e.path, side=(e.side or "new"), line=e.line, end_line=e.end_line,  # type: ignore[arg-type]
         quoted=e.quoted, author=e.author, state=e.state, outdated=e.outdated,  # type: ignore[arg-type]
-        replies=replies,
+        replies=replies, round=e.round,
     )

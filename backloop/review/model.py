@@ -43,3 +43,15 @@ class Comment(msgspec.Struct, frozen=True, omit_defaults=True):
     outdated: bool = False
     """The commented lines are no longer in the file; the comment stays with its last known position."""
     replies: list[Reply] = msgspec.field(default_factory=list)
+    round: int = 1
+    """The review's round the thread was started in."""
+
+
+class RoundInfo(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A round of the review that has ended: the files' content then is kept, to show what changed since."""
+
+    number: int
+    ended_at: float
+    ended_by: Author
+    how: str
+    """What ended it: "submitted a review", "requested changes", "approved" (the person), "fixed" (the agent)."""

@@ -6,6 +6,8 @@ The rules:
   a bad one fails before anything is stored;
 - a comment is on a file of the diff the person sees, and keeps the code it is about, quoted from that diff;
 - files are opened and edited only in live views, and only files of the diff;
+- a round ends when the person requests changes, approves or submits a review, and when the agent waits again
+  after having received items; ``end_round`` is the one way to end one;
 - a change that has begun is finished even if its caller is cancelled (an MCP call the agent cancels): the
   store's thread completes a write it has begun regardless, and the review in memory, which the page shows and the
   agent is handed, must follow it. (The websocket runs each request with ``detach``, so that a request whose socket
@@ -15,6 +17,7 @@ The rules:
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,12 +25,14 @@ from typing import Any, TypeVar
 from backloop.diff.resolve import resolve
 from backloop.diff.sides import quote
 from backloop.diff.view import DiffView
-from backloop.git.repo import Repo
-from backloop.review.model import Author, Comment, Side
+from backloop.git.repo import GitError, Repo
+from backloop.review.model import Author, Comment, RoundInfo, Side
 from backloop.review.session import Review, ReviewError, Reviews
+from backloop.review.store import StoreError
 from backloop.viewspec import ViewSpec, parse_view
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class ReviewService:
@@ -38,17 +43,27 @@ class ReviewService:
 
     async def start(self, repo_path: Path, *, since: str | None = None, commit: str | None = None,
                     range: str | None = None, title: str | None = None, reuse_open: bool = False) -> Review:
-        """A new review of the repository at (or above) ``repo_path``; with ``reuse_open``, a stored open review of
-        the same view instead, when there is one."""
+        """A new review of the repository at (or above) ``repo_path``; with ``reuse_open``, an open review of the
+        same view instead, when there is one."""
+        review, _ = await self.open_or_start(repo_path, since=since, commit=commit, range=range, title=title,
+                                             reuse_open=reuse_open)
+        return review
+
+    async def open_or_start(self, repo_path: Path, *, since: str | None = None, commit: str | None = None,
+                            range: str | None = None, title: str | None = None,
+                            reuse_open: bool = True) -> tuple[Review, bool]:
+        """As ``start``; also says whether the review is one that was open already (not approved: its rounds go on),
+        of this process or stored."""
         spec = _starting_view(since, commit, range)
         repo = await Repo.open(repo_path)
         await resolve(repo, spec)
         if reuse_open:
-            restored = await self.reviews.restore(repo.root)
-            same = next((r for r in restored if r.view == spec and r.state == "open"), None)
-            if same is not None:
-                return same
-        return await _finish(self.reviews.create(repo, spec, title))
+            await self.reviews.restore(repo.root)
+            same = [r for r in self.reviews.all() if r.repo.root == repo.root and r.view == spec
+                    and r.state != "approved"]
+            if same:
+                return same[-1], True
+        return await _finish(self.reviews.create(repo, spec, title)), False
 
     # ---- the person, in a view of the review ------------------------------------------------------------------
 
@@ -63,11 +78,29 @@ class ReviewService:
                                                   end_line=end_line, quoted=quoted))
 
     async def request_changes(self, review_id: str, client_id: str, body: str) -> Comment:
-        return await _finish(self.reviews.request_changes(review_id, client_id, body))
+        comment = await _finish(self.reviews.request_changes(review_id, client_id, body))
+        await self.end_round(review_id, "person", "requested changes", cause=comment.id)
+        return comment
 
     async def approve(self, review_id: str, client_id: str, body: str) -> str:
         """Returns the id of the approval."""
-        return await _finish(self.reviews.approve(review_id, client_id, body))
+        approval_id = await _finish(self.reviews.approve(review_id, client_id, body))
+        await self.end_round(review_id, "person", "approved", cause=approval_id)
+        return approval_id
+
+    # ---- rounds -------------------------------------------------------------------------------------------------
+
+    async def end_round(self, review_id: str, by: Author, how: str, *, cause: str | None = None) -> RoundInfo | None:
+        """End the review's current round, recording every file of its own view (the one way rounds end). ``how``
+        says what ended it ("requested changes", "fixed"…); ``cause``, the entry that did, ends it only once. None
+        when nothing ended: the agent received nothing since the last round, or ``cause`` ended one already. A
+        round that cannot be recorded (the state directory is full…) is logged: what ended it was stored."""
+        review = self.reviews.require(review_id)
+        try:
+            return await _finish(self.reviews.rounds.end(review, by, how, cause))
+        except (StoreError, OSError, GitError) as exc:
+            log.error("could not record the end of round %d of review %s: %s", review.round, review_id, exc)
+            return None
 
     async def open_file(self, review_id: str, shown: DiffView, path: str) -> tuple[str, str]:
         """The work-tree text of ``path`` and its hash, for ``edit``."""

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import msgspec
@@ -20,7 +20,8 @@ from backloop.git.repo import GitError, Repo
 from backloop.review.broker import Broker
 from backloop.review.edit import EditConflict, EditRefused, content_hash, read_for_edit, write_edit
 from backloop.review.entry import Entry, new_id, threads, to_comment, to_reply
-from backloop.review.model import AgentState, Author, Comment, ReviewState, Side
+from backloop.review.model import AgentState, Author, Comment, ReviewState, RoundInfo, Side
+from backloop.review.rounds import Rounds
 from backloop.review.store import ReviewRow, Store, StoreError
 from backloop.viewspec import ViewSpec
 
@@ -48,9 +49,23 @@ class Review:
     agent: AgentState = "idle"
     comments: dict[str, Comment] = field(default_factory=dict)
     edit_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    round: int = 1
+    """The current round: the rounds before it have ended (``rounds``; the last one may still be being recorded)."""
+    rounds: list[RoundInfo] = field(default_factory=list)
+    agent_received: bool = False
+    """The agent received items since the last round ended: its next ``await_comments`` ends a round."""
 
     def url_path(self) -> str:
         return f"/review/{self.id}/view?{self.view.query()}"
+
+    @property
+    def last_review(self) -> int | None:
+        """The last round the person ended (what "since my last review" means)."""
+        return next((r.number for r in reversed(self.rounds) if r.ended_by == "person"), None)
+
+    def stamped(self, entry: Entry) -> Entry:
+        """``entry`` as made in the current round."""
+        return replace(entry, round=self.round)
 
 
 Listener = Callable[[str, list[str], bool], None]
@@ -64,6 +79,7 @@ class Reviews:
         self.store = store
         self.broker = Broker(store, self._agent_waiters)
         self.by_id: dict[str, Review] = {}
+        self.rounds = Rounds(store, self.get)
         self._listeners: list[Listener] = []
 
     def listen(self, listener: Listener) -> None:
@@ -94,8 +110,12 @@ class Reviews:
                 log.warning("not restoring review %s: %s", row.id, exc.message)
                 continue
             view = msgspec.json.decode(row.view.encode(), type=ViewSpec)
-            review = Review(id=row.id, repo=repo, view=view, title=row.title, state=row.state)  # type: ignore[arg-type]
+            review = Review(id=row.id, repo=repo, view=view, title=row.title, state=row.state,  # type: ignore[arg-type]
+                            agent_received=row.agent_received)
             review.comments = {c.id: c for c in threads(await self.store.entries(row.id))}
+            review.rounds = [RoundInfo(number=r.number, ended_at=r.ended_at, ended_by=r.ended_by,  # type: ignore[arg-type]
+                                       how=r.how) for r in await self.store.rounds(row.id)]
+            review.round = len(review.rounds) + 1
             self.by_id[row.id] = review
             restored.append(review)
         return restored
@@ -121,9 +141,9 @@ class Reviews:
         _check_body(body, allow_empty=False)
         if line is not None and (line < 1 or (end_line is not None and end_line < line)):
             raise ReviewError("invalid_message", "line must be ≥ 1 and end_line ≥ line")
-        entry = await self.store.add_entry(Entry.comment(
+        entry = await self.store.add_entry(review.stamped(Entry.comment(
             review_id, body, author=author, path=path, side=side, line=line,
-            end_line=end_line if end_line != line else None, quoted=quoted or []), client_id)
+            end_line=end_line if end_line != line else None, quoted=quoted or [])), client_id)
         return self._thread_changed(review, entry)
 
     async def reply(self, review_id: str, client_id: str | None, comment_id: str, body: str,
@@ -133,14 +153,15 @@ class Reviews:
         _check_body(body, allow_empty=False)
         if comment_id not in review.comments:
             raise ReviewError("unknown_comment", f"no comment with id {comment_id!r} in review {review_id}")
-        entry = await self.store.add_entry(Entry.reply(review_id, comment_id, body, author=author), client_id)
+        entry = await self.store.add_entry(review.stamped(Entry.reply(review_id, comment_id, body, author=author)),
+                                           client_id)
         self._thread_changed(review, entry)
         return entry.id
 
     async def request_changes(self, review_id: str, client_id: str | None, body: str) -> Comment:
         review = self.require(review_id)
         _check_body(body, allow_empty=False)
-        entry = await self.store.add_entry(Entry.request_changes(review_id, body), client_id,
+        entry = await self.store.add_entry(review.stamped(Entry.request_changes(review_id, body)), client_id,
                                            review_state="changes_requested")
         comment = self._thread_changed(review, entry)
         self._state_changed(review, "changes_requested")
@@ -151,8 +172,8 @@ class Reviews:
         _check_body(body)
         now = time.time()
         # A note with the approval reaches the agent like a comment; stored with it, in one transaction.
-        note = Entry.comment(review_id, body, created=now) if body else None
-        approval = Entry.approval(review_id, body, created=now)
+        note = review.stamped(Entry.comment(review_id, body, created=now)) if body else None
+        approval = review.stamped(Entry.approval(review_id, body, created=now))
         entry = await self.store.add_entry(approval, client_id, also=[note] if note else [],
                                            review_state="approved")
         if note is not None and entry.id == approval.id:  # (a resent approval: its note is known already)
@@ -168,8 +189,8 @@ class Reviews:
         if reply:
             # The reply and the resolution are one transaction: a failed write leaves neither.
             _check_body(reply, allow_empty=False)
-            entry = await self.store.add_entry(Entry.reply(review_id, comment_id, reply, author=author), client_id,
-                                               resolves=comment_id)
+            entry = await self.store.add_entry(review.stamped(Entry.reply(review_id, comment_id, reply, author=author)),
+                                               client_id, resolves=comment_id)
             self._thread_changed(review, entry)
         else:
             await self.store.update_entry(comment_id, state="resolved")
@@ -208,7 +229,7 @@ class Reviews:
             except OSError as exc:
                 raise ReviewError("edit_refused", f"{path}: {exc.strerror}") from None
             try:
-                entry = await self.store.add_entry(Entry.edit(review_id, path, diff), client_id)
+                entry = await self.store.add_entry(review.stamped(Entry.edit(review_id, path, diff)), client_id)
             except StoreError:
                 # Not recorded, so the agent would never hear of it and the person is told nothing was saved:
                 # put the file back as it was (unless someone changed it again meanwhile).

@@ -1,4 +1,4 @@
-"""Durable state: reviews, comments, replies, edits and their delivery state, in SQLite (WAL).
+"""Durable state: reviews, comments, replies, edits and their delivery state, and the rounds, in SQLite (WAL).
 
 Every write is committed before the caller acknowledges it to anyone. All access goes through one worker thread,
 so the event loop never waits on the disk and the connection is never shared between threads.
@@ -11,7 +11,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -50,6 +50,24 @@ CREATE TABLE IF NOT EXISTS entries (
     delivered INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS entries_pending ON entries(review_id, delivered, author);
+CREATE TABLE IF NOT EXISTS rounds (
+    review_id TEXT NOT NULL REFERENCES reviews(id),
+    number INTEGER NOT NULL,
+    ended_at REAL NOT NULL,
+    ended_by TEXT NOT NULL,        -- person | agent
+    how TEXT NOT NULL,
+    base TEXT NOT NULL DEFAULT '', -- the old side's commit then: the content of files that were not in the diff
+    cause TEXT,                    -- the entry that ended it (a "request changes", an approval…), if any
+    PRIMARY KEY (review_id, number)
+);
+CREATE TABLE IF NOT EXISTS round_files (
+    review_id TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    blob TEXT,                     -- sha256 of its content at the end of the round (blobs/); NULL: no such file
+    PRIMARY KEY (review_id, number, path),
+    FOREIGN KEY (review_id, number) REFERENCES rounds(review_id, number)
+);
 CREATE TABLE IF NOT EXISTS client_ops (
     review_id TEXT NOT NULL,
     client_id TEXT NOT NULL,
@@ -57,6 +75,21 @@ CREATE TABLE IF NOT EXISTS client_ops (
     PRIMARY KEY (review_id, client_id)
 );
 """
+
+ADDED_COLUMNS = {
+    "entries": {"round": "INTEGER NOT NULL DEFAULT 1"},
+    "reviews": {"agent_received": "INTEGER NOT NULL DEFAULT 0"},
+}
+"""Columns later than a table's first version: added to an existing database when it is opened."""
+
+
+def _add_columns(db: sqlite3.Connection) -> None:
+    for table, columns in ADDED_COLUMNS.items():
+        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        for name, declaration in columns.items():
+            if name not in have:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
+
 
 class ClientIdReused(Exception):
     """A client_id came again with another kind of message: a client bug, refused rather than guessed at."""
@@ -80,18 +113,32 @@ class ReviewRow:
     port: int | None
     created: float = 0.0
     """When it was started (seconds since the epoch); set by the store."""
+    agent_received: bool = False
+    """The agent received items since the last round ended: its next ``await_comments`` ends a round."""
+
+
+@dataclass(frozen=True)
+class RoundRow:
+    number: int
+    ended_at: float
+    ended_by: str
+    how: str
+    base: str = ""
+    cause: str | None = None
+    """The entry that ended it (a resent "request changes" ends no second round)."""
 
 
 _ENTRY_COLUMNS = ("seq, id, review_id, kind, parent_id, author, path, side, line, end_line, quoted, body, state, "
-                  "outdated, created, delivered")
+                  "outdated, created, delivered, round")
 
 
 def _entry(row: tuple[Any, ...]) -> Entry:
     seq, entry_id, review_id, kind, parent_id, author, path, side, line, end_line, quoted, body, state, outdated, \
-        created, delivered = row
+        created, delivered, round_number = row
     return Entry(seq=seq, id=entry_id, review_id=review_id, kind=kind, parent_id=parent_id, author=author, path=path,
                  side=side, line=line, end_line=end_line, quoted=json.loads(quoted) if quoted else [], body=body,
-                 state=state, outdated=bool(outdated), created=created, delivered=bool(delivered))
+                 state=state, outdated=bool(outdated), created=created, delivered=bool(delivered),
+                 round=round_number)
 
 
 class Store:
@@ -112,6 +159,7 @@ class Store:
                 db.execute("PRAGMA synchronous=FULL")
                 db.execute("PRAGMA foreign_keys=ON")
                 db.executescript(SCHEMA)
+                _add_columns(db)
             except (OSError, sqlite3.Error) as exc:
                 raise StoreError(f"cannot open the state database {self.path}: {exc}") from None
             self._db = db
@@ -150,10 +198,10 @@ class Store:
 
     async def reviews(self, repo: str | None = None) -> list[ReviewRow]:
         def q(db: sqlite3.Connection) -> list[ReviewRow]:
-            sql = "SELECT id, repo, view, title, state, port, created FROM reviews"
+            sql = "SELECT id, repo, view, title, state, port, created, agent_received FROM reviews"
             rows = db.execute(sql + " WHERE repo = ? ORDER BY created", (repo,)) if repo is not None else \
                 db.execute(sql + " ORDER BY created")
-            return [ReviewRow(*r) for r in rows]
+            return [ReviewRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7])) for r in rows]
 
         return await self._call(q)
 
@@ -174,10 +222,11 @@ class Store:
         def insert(db: sqlite3.Connection, e: Entry) -> int:
             cur = db.execute(
                 "INSERT INTO entries (id, review_id, kind, parent_id, author, path, side, line, end_line, quoted, "
-                "body, state, outdated, created, delivered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "body, state, outdated, created, delivered, round) "
+                f"VALUES ({', '.join('?' * 16)})",
                 (e.id, e.review_id, e.kind, e.parent_id, e.author, e.path, e.side, e.line, e.end_line,
                  json.dumps(e.quoted) if e.quoted else None, e.body, e.state, int(e.outdated), e.created,
-                 int(e.delivered)))
+                 int(e.delivered), e.round))
             return cur.lastrowid or 0
 
         def q(db: sqlite3.Connection) -> Entry:
@@ -230,8 +279,17 @@ class Store:
             f"AND kind IN ({marks}) ORDER BY seq", (review_id, *AGENT_KINDS))])
 
     async def mark_delivered(self, ids: list[str], delivered: bool = True) -> None:
-        await self._call(lambda db: db.executemany("UPDATE entries SET delivered = ? WHERE id = ?",
-                                                   [(int(delivered), i) for i in ids]))
+        """Mark entries (un)delivered; a delivery also notes that their review's agent received items."""
+
+        def q(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("UPDATE entries SET delivered = ? WHERE id = ?", [(int(delivered), i) for i in ids])
+            if delivered and ids:
+                db.execute(f"UPDATE reviews SET agent_received = 1 WHERE id IN (SELECT review_id FROM entries "
+                           f"WHERE id IN ({','.join('?' * len(ids))}))", ids)
+            db.execute("COMMIT")
+
+        await self._call(q)
 
     async def update_entry(self, entry_id: str, **fields: Any) -> None:
         allowed = {"state", "outdated", "line", "end_line"}
@@ -240,3 +298,30 @@ class Store:
         sets = ", ".join(f"{k} = ?" for k in fields)
         await self._call(lambda db: db.execute(f"UPDATE entries SET {sets} WHERE id = ?",
                                                (*fields.values(), entry_id)))
+
+    # ---- rounds ------------------------------------------------------------------------------------------
+
+    async def add_round(self, review_id: str, row: RoundRow, files: Mapping[str, str | None]) -> None:
+        """Record the end of a round with the content (blob name, or None: absent) of every file of the diff, in one
+        transaction; the agent has received nothing in the next round yet."""
+
+        def q(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("INSERT INTO rounds (review_id, number, ended_at, ended_by, how, base, cause) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (review_id, row.number, row.ended_at, row.ended_by, row.how, row.base, row.cause))
+            db.executemany("INSERT INTO round_files (review_id, number, path, blob) VALUES (?, ?, ?, ?)",
+                           [(review_id, row.number, path, blob) for path, blob in files.items()])
+            db.execute("UPDATE reviews SET agent_received = 0 WHERE id = ?", (review_id,))
+            db.execute("COMMIT")
+
+        await self._call(q)
+
+    async def rounds(self, review_id: str) -> list[RoundRow]:
+        return await self._call(lambda db: [RoundRow(*r) for r in db.execute(
+            "SELECT number, ended_at, ended_by, how, base, cause FROM rounds WHERE review_id = ? ORDER BY number",
+            (review_id,))])
+
+    async def round_files(self, review_id: str, number: int) -> dict[str, str | None]:
+        return await self._call(lambda db: dict(db.execute(
+            "SELECT path, blob FROM round_files WHERE review_id = ? AND number = ?", (review_id, number))))

@@ -13,8 +13,8 @@ from backloop.diff import sides
 from backloop.hub import Hub, Subscriber
 from backloop.review.failure import failure
 from backloop.review.service import ReviewService, detach
-from backloop.review.session import Reviews
-from backloop.viewspec import ViewError, parse_view
+from backloop.review.session import Review, Reviews
+from backloop.viewspec import ViewError, ViewSpec, parse_view
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +31,18 @@ async def review_socket(websocket: WebSocket, reviews: Reviews, hub: Hub) -> Non
     except ViewError as exc:
         await _refuse(websocket, "bad_view", str(exc), wire.CLOSE_BAD_VIEW)
         return
+    if spec.round is not None:
+        problem = _round_problem(review, spec)
+        if problem is not None:
+            await _refuse(websocket, "bad_view", problem, wire.CLOSE_BAD_VIEW)
+            return
     view = await hub.views.get(review.id, review.repo, spec)
     await view.ready.wait()
     resolved = view.resolved
     info = wire.ReviewInfo(id=review.id, title=review.title, repo=str(review.repo.root), view=spec,
                            state=review.state, agent=review.agent, base=resolved.base_label if resolved else "",
-                           target=resolved.target_label if resolved else "")
+                           target=resolved.target_label if resolved else "", round=review.round,
+                           rounds=list(review.rounds), last_review=review.last_review)
     await websocket.send_text(wire.encode(wire.Hello(protocol=wire.PROTOCOL_VERSION, review=info)))
 
     service = ReviewService(reviews)
@@ -70,6 +76,18 @@ async def review_socket(websocket: WebSocket, reviews: Reviews, hub: Hub) -> Non
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pump
+
+
+def _round_problem(review: Review, spec: ViewSpec) -> str | None:
+    """Why ``round=N`` cannot be shown, if it cannot: the round has not ended, or the view is not the review's."""
+    assert spec.round is not None
+    if spec.round > len(review.rounds):
+        ended = f"rounds 1 to {len(review.rounds)} have" if review.rounds else "no round has"
+        return f"round={spec.round}: {ended} ended in this review"
+    own = review.view
+    if (spec.since, spec.commit, spec.range, spec.live) != (own.since, own.commit, own.range, own.live):
+        return f"round=N shows the changes in the review's own view ({own.query()}) only"
+    return None
 
 
 async def _answer(sub: Subscriber, service: ReviewService, message: wire.ClientMessage) -> None:

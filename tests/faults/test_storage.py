@@ -154,7 +154,7 @@ def test_agent_gets_tool_errors_and_nothing_is_half_written(env: Env, monkeypatc
             for name, args in [("resolve_comment", {"comment_id": first.id, "reply": "Fixed: b is 2 again"}),
                                ("resolve_comment", {"comment_id": first.id}),
                                ("reply_comment", {"comment_id": first.id, "message": "which b?"}),
-                               ("startreview", {"since": "HEAD"})]:
+                               ("startreview", {"commit": "HEAD"})]:  # (since=HEAD would go on with env.review)
                 before = state(env)
                 db.mode, db.commits = mode, 0
                 result = await client.call_tool(name, args)

@@ -15,6 +15,7 @@ from mcp.types import CallToolResult, TextContent
 from backloop.config import Settings
 from backloop.mcp import tools
 from backloop.mcp.server import build_server
+from backloop.review.service import ReviewService
 from backloop.runtime import Runtime
 from tests.conftest import MakeRepo
 from tests.support import ROOT, GitRepo
@@ -234,3 +235,41 @@ async def test_direct_edit_is_reported(harness: Harness) -> None:
     item = result.structured_content["items"][0]
     assert item["type"] == "edit" and item["path"] == "app.py" and "-    return 2" in item["diff"]
     assert (harness.repo.root / "app.py").read_text() == "def f():\n    return 42\n"
+
+
+async def test_items_carry_their_round_and_waiting_again_ends_one(harness: Harness) -> None:
+    review_id = await harness.start()
+    reviews = harness.runtime.reviews
+    review = reviews.get(review_id)
+    assert review is not None
+    await reviews.comment(review_id, "c1", body="round one", path="app.py", line=2)
+    first = await harness.call("await_comments", {"review_id": review_id})
+    assert first.structured_content is not None
+    assert [i["round"] for i in first.structured_content["items"]] == [1] and review.rounds == []
+    # The agent fixed it and waits again: round 1 ends ("fixed"), with the code as the agent left it.
+    harness.repo.write("app.py", "def f():\n    return 3\n")
+    await reviews.comment(review_id, "c2", body="round two", path="README.md")
+    second = await harness.call("await_comments", {"review_id": review_id, "timeout_seconds": 5})
+    assert [(r.number, r.ended_by, r.how) for r in review.rounds] == [(1, "agent", "fixed")]
+    assert second.structured_content is not None
+    # (c2 was said while round 1 was still going: the agent had not come back yet)
+    assert [(i["body"], i["round"]) for i in second.structured_content["items"]] == [("round two", 1)]
+    # The person asks for more: that ends round 2, before the agent comes back.
+    await ReviewService(reviews).request_changes(review_id, "rc", "and the name")
+    third = await harness.call("await_comments", {"review_id": review_id, "timeout_seconds": 5})
+    assert third.structured_content is not None
+    assert [(i["type"], i["round"]) for i in third.structured_content["items"]] == [("request_changes", 2)]
+    assert [(r.number, r.ended_by, r.how) for r in review.rounds] == [
+        (1, "agent", "fixed"), (2, "person", "requested changes")]
+    recorded = await reviews.rounds.baseline(review_id, 1)
+    assert recorded.read(recorded.files["app.py"] or "") == b"def f():\n    return 3\n"
+
+
+async def test_startreview_again_goes_on_with_the_open_review(harness: Harness) -> None:
+    review_id = await harness.start()
+    again = await harness.call("startreview", {"since": "HEAD"})
+    assert again.structured_content is not None
+    assert again.structured_content["review_id"] == review_id and again.structured_content["reused"] is True
+    assert "already open" in text(again) and "round 1" in text(again)
+    other = await harness.call("startreview", {"commit": "HEAD"})
+    assert other.structured_content is not None and other.structured_content["reused"] is False

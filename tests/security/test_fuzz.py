@@ -446,7 +446,7 @@ def assert_store_consistent(target: Target) -> None:
     try:
         entries = [entry_of_row(r) for r in db.execute(
             "SELECT seq, id, review_id, kind, parent_id, author, path, side, line, end_line, quoted, body, state, "
-            "outdated, created, delivered FROM entries ORDER BY seq")]
+            "outdated, created, delivered, round FROM entries ORDER BY seq")]
     finally:
         db.close()
     ids = {e.id for e in entries}
