@@ -16,7 +16,8 @@ from pathlib import Path
 
 import msgspec
 
-from backloop.git.repo import GitError, Repo
+from backloop.git.process import GitError
+from backloop.git.repo import Repo
 from backloop.review.broker import Broker
 from backloop.review.edit import EditConflict, EditRefused, content_hash, read_for_edit, write_edit
 from backloop.review.entry import Entry, new_id, threads, to_comment, to_reply
@@ -53,8 +54,23 @@ class Review:
         return f"/review/{self.id}/view?{self.view.query()}"
 
 
-Listener = Callable[[str, list[str], bool], None]
-"""(review id, changed comment ids, whether the review's state changed)."""
+@dataclass(frozen=True)
+class ThreadChanged:
+    """A thread is new or changed (a reply, resolved, moved, outdated)."""
+
+    review_id: str
+    comment_id: str
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    """The review's state (open, approved, changes requested) or its agent's (waiting, working) changed."""
+
+    review_id: str
+
+
+ReviewEvent = ThreadChanged | StateChanged
+Listener = Callable[[ReviewEvent], None]
 
 
 class Reviews:
@@ -69,9 +85,9 @@ class Reviews:
     def listen(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    def _announce(self, review_id: str, comment_ids: list[str], state: bool = False) -> None:
+    def _announce(self, event: ReviewEvent) -> None:
         for listener in list(self._listeners):
-            listener(review_id, comment_ids, state)
+            listener(event)
 
     # ---- reviews -----------------------------------------------------------------------------------------
 
@@ -174,7 +190,7 @@ class Reviews:
         else:
             await self.store.update_entry(comment_id, state="resolved")
         review.comments[comment_id] = msgspec.structs.replace(review.comments[comment_id], state="resolved")
-        self._announce(review_id, [comment_id])
+        self._announce(ThreadChanged(review_id, comment_id))
         return review.comments[comment_id]
 
     def review_of_comment(self, comment_id: str) -> Review:
@@ -232,14 +248,14 @@ class Reviews:
             review.comments[root.id] = root
         if entry.author == "person":
             self.broker.notify(review.id, [entry])
-        self._announce(review.id, [root.id])
+        self._announce(ThreadChanged(review.id, root.id))
         return root
 
     def _state_changed(self, review: Review, state: ReviewState) -> None:
         """The review's state was stored as ``state``: follow it in memory, tell the page and the agent."""
         if review.state != state:
             review.state = state
-            self._announce(review.id, [], True)
+            self._announce(StateChanged(review.id))
         self.broker.notify(review.id)
 
     def _agent_waiters(self, review_id: str, waiters: int) -> None:
@@ -249,7 +265,7 @@ class Reviews:
         state: AgentState = "waiting" if waiters else "working"
         if review.agent != state:
             review.agent = state
-            self._announce(review_id, [], True)
+            self._announce(StateChanged(review_id))
 
     async def set_comment_anchor(self, review: Review, comment_id: str, line: int | None, outdated: bool) -> None:
         comment = review.comments[comment_id]
@@ -259,13 +275,13 @@ class Reviews:
             if not comment.outdated:
                 await self.store.update_entry(comment_id, outdated=1)
                 review.comments[comment_id] = msgspec.structs.replace(comment, outdated=True)
-                self._announce(review.id, [comment_id])
+                self._announce(ThreadChanged(review.id, comment_id))
             return
         end = None if comment.end_line is None else comment.end_line + (line - comment.line)
         if line != comment.line or comment.outdated != outdated:
             await self.store.update_entry(comment_id, line=line, end_line=end, outdated=int(outdated))
             review.comments[comment_id] = msgspec.structs.replace(comment, line=line, end_line=end, outdated=outdated)
-            self._announce(review.id, [comment_id])
+            self._announce(ThreadChanged(review.id, comment_id))
 
 
 def _undo_edit(root: Path, path: str, old_text: str, content: str) -> None:
