@@ -91,10 +91,10 @@ class Reviews:
 
     # ---- reviews -----------------------------------------------------------------------------------------
 
-    async def create(self, repo: Repo, view: ViewSpec, title: str | None = None, port: int | None = None) -> Review:
+    async def create(self, repo: Repo, view: ViewSpec, title: str | None = None) -> Review:
         review = Review(id=new_id(), repo=repo, view=view, title=title or f"{repo.root.name}: {view.describe()}")
         await self.store.add_review(ReviewRow(review.id, str(repo.root), msgspec.json.encode(view).decode(),
-                                              review.title, review.state, port))
+                                              review.title, review.state, None))
         self.by_id[review.id] = review
         return review
 
@@ -132,13 +132,13 @@ class Reviews:
 
     async def comment(self, review_id: str, client_id: str | None, *, body: str, path: str | None,
                       side: Side = "new", line: int | None = None, end_line: int | None = None,
-                      quoted: list[str] | None = None, author: Author = "person") -> Comment:
+                      quoted: list[str] | None = None) -> Comment:
         review = self.require(review_id)
         _check_body(body, allow_empty=False)
         if line is not None and (line < 1 or (end_line is not None and end_line < line)):
             raise ReviewError("invalid_message", "line must be ≥ 1 and end_line ≥ line")
         entry = await self.store.add_entry(Entry.comment(
-            review_id, body, author=author, path=path, side=side, line=line,
+            review_id, body, author="person", path=path, side=side, line=line,
             end_line=end_line if end_line != line else None, quoted=quoted or []), client_id)
         return self._thread_changed(review, entry)
 
@@ -177,14 +177,14 @@ class Reviews:
         return entry.id
 
     async def resolve(self, review_id: str, comment_id: str, reply: str | None = None,
-                      author: Author = "agent", client_id: str | None = None) -> Comment:
+                      author: Author = "agent") -> Comment:
         review = self.require(review_id)
         if comment_id not in review.comments:
             raise ReviewError("unknown_comment", f"no comment with id {comment_id!r} in review {review_id}")
         if reply:
             # The reply and the resolution are one transaction: a failed write leaves neither.
             _check_body(reply, allow_empty=False)
-            entry = await self.store.add_entry(Entry.reply(review_id, comment_id, reply, author=author), client_id,
+            entry = await self.store.add_entry(Entry.reply(review_id, comment_id, reply, author=author), None,
                                                resolves=comment_id)
             self._thread_changed(review, entry)
         else:
