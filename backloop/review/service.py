@@ -80,6 +80,15 @@ class ReviewService:
         _check_editable(shown, path)
         return await _finish(self.reviews.edit(review_id, client_id, path, base_hash, content))
 
+    async def apply_suggestions(self, review_id: str, shown: DiffView, client_id: str, ids: list[str]) -> str:
+        """Apply the suggested changes of these comments or replies to the work tree; returns the id of the first
+        recorded edit."""
+        review = self.reviews.require(review_id)
+        for source_id in ids:
+            thread = self.reviews.thread_holding(review, source_id)
+            _check_editable(shown, thread.path or "")
+        return await _finish(self.reviews.apply_suggestions(review_id, client_id, ids))
+
     # ---- either side, in a thread -----------------------------------------------------------------------------
 
     def review_of_comment(self, comment_id: str) -> Review:

@@ -23,6 +23,7 @@ from backloop.review.edit import EditConflict, EditRefused, content_hash, read_f
 from backloop.review.entry import Entry, new_id, threads, to_comment, to_reply
 from backloop.review.model import AgentState, Author, Comment, ReviewState, Side
 from backloop.review.store import ReviewRow, Store, StoreError
+from backloop.review.suggest import Suggestion, SuggestionRefused, apply_all, find
 from backloop.viewspec import ViewSpec
 
 log = logging.getLogger(__name__)
@@ -215,23 +216,76 @@ class Reviews:
             seen = await self.store.seen_client_id(review_id, client_id, "edit")
             if seen is not None:
                 return seen
+            return await self._write(review, client_id, path, base_hash, content,
+                                     lambda diff: [Entry.edit(review_id, path, diff)])
+
+    async def apply_suggestions(self, review_id: str, client_id: str, source_ids: list[str]) -> str:
+        """Apply the suggested changes of ``source_ids`` (comments or replies with a suggestion block), one write
+        per file, each checked like an edit; returns the id of the first recorded edit (the same for a resent
+        message). Every suggestion is checked before anything is written: one whose lines are gone writes
+        nothing."""
+        review = self.require(review_id)
+        async with review.edit_lock:
+            seen = await self.store.seen_client_id(review_id, client_id, "edit")
+            if seen is not None:
+                return seen
+            by_path: dict[str, list[Suggestion]] = {}
             try:
-                old_text, _ = await asyncio.to_thread(read_for_edit, review.repo.root, path)
-                diff = await asyncio.to_thread(write_edit, review.repo.root, path, base_hash, content)
+                for source_id in dict.fromkeys(source_ids):
+                    suggestion = find(self.thread_holding(review, source_id), source_id)
+                    by_path.setdefault(suggestion.thread.path or "", []).append(suggestion)
+                planned = []
+                for path, suggestions in by_path.items():
+                    text, digest = await asyncio.to_thread(read_for_edit, review.repo.root, path)
+                    planned.append((path, suggestions, digest, apply_all(text, suggestions)))
+            except SuggestionRefused as exc:
+                raise ReviewError("suggestion_refused", str(exc)) from None
             except EditRefused as exc:
-                code = "edit_conflict" if isinstance(exc, EditConflict) else "edit_refused"
-                raise ReviewError(code, str(exc)) from None
-            except OSError as exc:
-                raise ReviewError("edit_refused", f"{path}: {exc.strerror}") from None
-            try:
-                entry = await self.store.add_entry(Entry.edit(review_id, path, diff), client_id)
-            except StoreError:
-                # Not recorded, so the agent would never hear of it and the person is told nothing was saved:
-                # put the file back as it was (unless someone changed it again meanwhile).
-                await asyncio.to_thread(_undo_edit, review.repo.root, path, old_text, content)
-                raise
+                raise ReviewError("edit_refused", str(exc)) from None
+            first: str | None = None
+            for path, suggestions, digest, content in planned:
+                def entries(diff: str, path: str = path, suggestions: list[Suggestion] = suggestions) -> list[Entry]:
+                    return [Entry.edit(review_id, path, diff if i == 0 else "", applies=s.source_id)
+                            for i, s in enumerate(suggestions)]
+
+                stored = await self._write(review, client_id if first is None else None, path, digest, content,
+                                           entries)
+                first = first or stored
+            assert first is not None
+            return first
+
+    def thread_holding(self, review: Review, source_id: str) -> Comment:
+        for thread in review.comments.values():
+            if thread.id == source_id or any(r.id == source_id for r in thread.replies):
+                return thread
+        raise ReviewError("unknown_comment", f"no comment or reply with id {source_id!r} in review {review.id}")
+
+    async def _write(self, review: Review, client_id: str | None, path: str, base_hash: str, content: str,
+                     entries: Callable[[str], list[Entry]]) -> str:
+        """Write ``content`` over ``path`` if it still has ``base_hash`` and record ``entries(diff)`` in one
+        transaction; the file is put back if the record fails. Returns the first entry's id."""
+        try:
+            old_text, _ = await asyncio.to_thread(read_for_edit, review.repo.root, path)
+            diff = await asyncio.to_thread(write_edit, review.repo.root, path, base_hash, content)
+        except EditRefused as exc:
+            code = "edit_conflict" if isinstance(exc, EditConflict) else "edit_refused"
+            raise ReviewError(code, str(exc)) from None
+        except OSError as exc:
+            raise ReviewError("edit_refused", f"{path}: {exc.strerror}") from None
+        first, *more = entries(diff)
+        try:
+            entry = await self.store.add_entry(first, client_id, also=more)
+        except StoreError:
+            # Not recorded, so the agent would never hear of it and the person is told nothing was saved:
+            # put the file back as it was (unless someone changed it again meanwhile).
+            await asyncio.to_thread(_undo_edit, review.repo.root, path, old_text, content)
+            raise
+        for source_id in (e.parent_id for e in (first, *more) if e.parent_id):
+            thread = self.thread_holding(review, source_id)
+            review.comments[thread.id] = msgspec.structs.replace(thread, applied=[*thread.applied, source_id])
+            self._announce(ThreadChanged(review.id, thread.id))
         if diff:
-            self.broker.notify(review_id, [entry])
+            self.broker.notify(review.id, [entry])
         return entry.id
 
     # ---- internals ---------------------------------------------------------------------------------------

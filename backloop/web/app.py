@@ -22,6 +22,7 @@ from starlette.websockets import WebSocket
 from backloop.config import LOOPBACK_HOSTS, MAX_IDS_PER_REQUEST
 from backloop.diff.sides import ViewUnavailable, read_side
 from backloop.hub import Hub
+from backloop.review.export import open_threads_markdown
 from backloop.review.session import Review, Reviews
 from backloop.viewspec import ViewError, parse_view
 from backloop.web.assets import IMMUTABLE, PREFIX, Assets, Versioned
@@ -119,6 +120,12 @@ def create_app(reviews: Reviews, hub: Hub, host: str, port: int, allow_hosts: It
             return error_page(400, "Invalid view", str(exc))
         return HTMLResponse(assets.page("review.html"), headers=NO_STORE)
 
+    async def comments_markdown(request: Request) -> Response:
+        review = review_or_404(request)
+        if isinstance(review, Response):
+            return review
+        return Response(open_threads_markdown(review), media_type="text/markdown; charset=utf-8", headers=NO_STORE)
+
     async def raw_file(request: Request) -> Response:
         review = review_or_404(request)
         if isinstance(review, Response):
@@ -164,6 +171,7 @@ def create_app(reviews: Reviews, hub: Hub, host: str, port: int, allow_hosts: It
         Route("/api/reviews", describe_reviews),
         Route("/review/{review_id}/view", view_page),
         Route("/review/{review_id}/raw", raw_file),
+        Route("/review/{review_id}/comments.md", comments_markdown),
         WebSocketRoute("/review/{review_id}/ws", socket),
         Route("/static/pygments.css", css),
         Route(PREFIX + "{version}/pygments.css", css),
