@@ -14,7 +14,7 @@ from pygments.formatters import HtmlFormatter
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
@@ -55,7 +55,7 @@ def error_page(status: int, title: str, message: str) -> HTMLResponse:
     t, m = html.escape(title), html.escape(message)
     body = (
         f"<!doctype html><html lang=en><meta charset=utf-8><title>backloop: {t}</title>"
-        f"<link rel=stylesheet href=/static/style.css><main class=error-page><h1>{t}</h1><p>{m}</p>"
+        f"<link rel=stylesheet href=/static/base.css><main class=error-page><h1>{t}</h1><p>{m}</p>"
         "<p><a href=/>Your reviews</a></p></main>"
     )
     return HTMLResponse(body, status_code=status)
@@ -95,7 +95,7 @@ def create_app(reviews: Reviews, hub: Hub, host: str, port: int, allow_hosts: It
         return review
 
     async def home(request: Request) -> Response:
-        return elsewhere(request) or FileResponse(static / "home.html", headers=NO_STORE)
+        return elsewhere(request) or HTMLResponse(assets.page("home.html"), headers=NO_STORE)
 
     async def describe_reviews(request: Request) -> Response:
         # Only about the ids it is given: the index page sends the ids its browser has opened. Nothing here lists
