@@ -10,10 +10,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import E2ERepo, StartServer, Watched, numbered
+from tests.e2e.conftest import StartServer, Watched, numbered
 from tests.e2e.test_live_view import open_view, row, section, with_line
-from tests.e2e.test_page_resilience import Relay, _serve_on
+from tests.e2e.test_page_resilience import Relay
 from tests.e2e.test_review_page import row_js
+from tests.real_server import RealServer
+from tests.support import GitRepo
 
 try:
     from playwright.sync_api import Locator, Page, expect
@@ -44,7 +46,7 @@ def reconnect(page: Page, relay: Relay) -> None:
     expect(page.locator("[data-connection]")).to_have_attribute("data-connection", "open")
 
 
-def test_a_reconnect_keeps_scroll_collapsed_files_and_expanded_context(repo: E2ERepo, start_server: StartServer,
+def test_a_reconnect_keeps_scroll_collapsed_files_and_expanded_context(repo: GitRepo, start_server: StartServer,
                                                                       page: Page) -> None:
     originals = {f"f{i:02}.txt": numbered(80, f"f{i} line") for i in range(8)}
     for name, text in originals.items():
@@ -98,7 +100,7 @@ def test_a_reconnect_keeps_scroll_collapsed_files_and_expanded_context(repo: E2E
     expect(row(page, "app.py", "n1")).to_contain_text("def f1():")
 
 
-def test_a_loaded_too_large_file_is_asked_for_again(repo: E2ERepo, start_server: StartServer, watched: Watched,
+def test_a_loaded_too_large_file_is_asked_for_again(repo: GitRepo, start_server: StartServer, watched: Watched,
                                                    tmp_path: Path) -> None:
     watched.allow_console.append(re.compile(r"WebSocket"))
     page = watched.page
@@ -124,7 +126,7 @@ def test_a_loaded_too_large_file_is_asked_for_again(repo: E2ERepo, start_server:
     page.wait_for_function("() => document.querySelector('[data-connection]').dataset.connection === 'reconnecting'",
                            polling=100)
     repo.write("README.md", "# Demo, edited while the server was away\n")
-    restarted = _serve_on(repo, tmp_path / "state", port)
+    restarted = RealServer.launch(repo.root, tmp_path / "state", port=port)
     try:
         page.wait_for_function("() => document.querySelector('section.file[data-path=\"README.md\"]')?.textContent"
                                ".includes('edited while the server was away')", polling=100, timeout=30_000)
@@ -132,5 +134,4 @@ def test_a_loaded_too_large_file_is_asked_for_again(repo: E2ERepo, start_server:
         assert big.locator("button[data-action=load]").count() == 0
         assert "not rendered by default" not in (big.text_content() or "")
     finally:
-        restarted.terminate()
-        restarted.wait(timeout=10)
+        restarted.stop()

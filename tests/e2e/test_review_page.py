@@ -145,7 +145,7 @@ def test_whitespace_and_context_are_in_the_url(repo: GitRepo, start_server: Star
 
 
 def test_the_sidebar_marks_the_file_in_view_and_file_headers_stick_below_the_page_header(
-        repo: E2ERepo, start_server: StartServer, page: Page) -> None:
+        repo: GitRepo, start_server: StartServer, page: Page) -> None:
     for i in range(6):
         repo.write(f"f{i}.txt", numbered(60, f"f{i} line"))
     repo.commit("files")
