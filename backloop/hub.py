@@ -22,12 +22,12 @@ from backloop.protocol import (
     FileRemoved,
     Notice,
     ReviewChanged,
-    RoundEnded,
+    RoundsChanged,
     ServerMessage,
     Snapshot,
     encode,
 )
-from backloop.review.session import Review, Reviews
+from backloop.review.session import Review, ReviewEvent, Reviews, RoundEnded, ThreadChanged
 from backloop.viewspec import ViewSpec
 
 Send = Callable[[str], Awaitable[None]]
@@ -50,14 +50,13 @@ class Subscriber:
         self.delta.on_view(event)
         self.wake.set()
 
-    def on_review(self, comment_ids: list[str], state: bool) -> None:
-        self.delta.on_threads(comment_ids)
-        if state:
+    def on_review(self, event: ReviewEvent) -> None:
+        if isinstance(event, ThreadChanged):
+            self.delta.on_thread(event.comment_id)
+        elif isinstance(event, RoundEnded):
+            self.delta.on_rounds()
+        else:
             self.delta.on_state()
-        self.wake.set()
-
-    def on_rounds(self) -> None:
-        self.delta.on_rounds()
         self.wake.set()
 
     def reply(self, message: ServerMessage) -> None:
@@ -98,7 +97,7 @@ class Subscriber:
             return ReviewChanged(state=self.review.state, agent=self.review.agent)
         if isinstance(change, SendRounds):
             review = self.review
-            return RoundEnded(current=review.round, rounds=list(review.rounds), last_review=review.last_review)
+            return RoundsChanged(current=review.round, rounds=list(review.rounds), last_review=review.last_review)
         if isinstance(change, SendThread):
             comment = self.review.comments.get(change.comment_id)
             return CommentChanged(comment=comment) if comment is not None else None
@@ -116,15 +115,10 @@ class Hub:
         self.views = views
         self._subscribers: dict[str, set[Subscriber]] = {}
         reviews.listen(self._review_changed)
-        reviews.rounds.listen(self._round_ended)
 
-    def _review_changed(self, review_id: str, comment_ids: list[str], state: bool) -> None:
-        for sub in self._subscribers.get(review_id, ()):
-            sub.on_review(comment_ids, state)
-
-    def _round_ended(self, review_id: str) -> None:
-        for sub in self._subscribers.get(review_id, ()):
-            sub.on_rounds()
+    def _review_changed(self, event: ReviewEvent) -> None:
+        for sub in self._subscribers.get(event.review_id, ()):
+            sub.on_review(event)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, review: Review, spec: ViewSpec, send: Send) -> AsyncIterator[Subscriber]:

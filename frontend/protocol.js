@@ -32,6 +32,7 @@ export const CLIENT = Object.freeze({
   EDIT: "edit",
   APPROVE: "approve",
   REQUEST_CHANGES: "request_changes",
+  APPLY_SUGGESTIONS: "apply_suggestions",
 });
 
 /** Websocket close codes the server uses (RFC 6455 private range). */
@@ -65,7 +66,7 @@ export const FATAL_CLOSE_CODES = Object.freeze([CLOSE.UNKNOWN_REVIEW, CLOSE.FORB
  * @typedef {{id: string, body: string, created_at: number, kind?: "comment"|"request_changes",
  *   path?: string|null, side?: "old"|"new", line?: number|null, end_line?: number|null, quoted?: string[],
  *   author?: "person"|"agent", state?: "open"|"resolved", outdated?: boolean, replies?: Reply[],
- *   round?: number}} Comment
+ *   applied?: string[], round?: number}} Comment
  * @typedef {{text: string, html: string}} ContextLine
  * @typedef {{type: "hello", protocol: number, review: ReviewInfo}
  *   | {type: "snapshot", files: FileDiff[], comments?: Comment[]}
@@ -90,5 +91,6 @@ export const FATAL_CLOSE_CODES = Object.freeze([CLOSE.UNKNOWN_REVIEW, CLOSE.FORB
  *   | {type: "open_file", request_id: string, path: string}
  *   | {type: "edit", client_id: string, path: string, base_hash: string, content: string}
  *   | {type: "approve", client_id: string, body?: string}
- *   | {type: "request_changes", client_id: string, body: string}} ClientMessage
+ *   | {type: "request_changes", client_id: string, body: string}
+ *   | {type: "apply_suggestions", client_id: string, ids: string[]}} ClientMessage
  */

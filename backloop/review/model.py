@@ -43,6 +43,8 @@ class Comment(msgspec.Struct, frozen=True, omit_defaults=True):
     outdated: bool = False
     """The commented lines are no longer in the file; the comment stays with its last known position."""
     replies: list[Reply] = msgspec.field(default_factory=list)
+    applied: list[str] = msgspec.field(default_factory=list)
+    """Ids of this thread's comment or replies whose suggested change was applied to the file."""
     round: int = 1
     """The review's round the thread was started in."""
 

@@ -30,22 +30,16 @@ log = logging.getLogger(__name__)
 BLOBS = "blobs"
 """The directory of recorded contents, beside the database in the state directory."""
 
-Listener = Callable[[str], None]
-"""(review id): a round of it ended."""
-
-
 class Rounds:
-    def __init__(self, store: Store, lookup: Callable[[str], Review | None]) -> None:
+    def __init__(self, store: Store, lookup: Callable[[str], Review | None], ended: Callable[[str], None]) -> None:
+        """``lookup``: a review by id; ``ended(review_id)`` is called when a round of it ended."""
         self.store = store
         self.blobs = BlobStore(store.path.parent / BLOBS)
         self.views: Views | None = None
         """The running views (wired by runtime.py); without them a round computes its view once to record it."""
         self._lookup = lookup
+        self._ended = ended
         self._locks: dict[str, asyncio.Lock] = {}
-        self._listeners: list[Listener] = []
-
-    def listen(self, listener: Listener) -> None:
-        self._listeners.append(listener)
 
     def _lock(self, review_id: str) -> asyncio.Lock:
         return self._locks.setdefault(review_id, asyncio.Lock())
@@ -71,8 +65,7 @@ class Rounds:
                 raise
             review.rounds.append(info)
             review.agent_received = False
-        for listener in list(self._listeners):
-            listener(review.id)
+        self._ended(review.id)
         return info
 
     async def settled(self, review_id: str) -> None:

@@ -25,7 +25,8 @@ from typing import Any, TypeVar
 from backloop.diff.resolve import resolve
 from backloop.diff.sides import quote
 from backloop.diff.view import DiffView
-from backloop.git.repo import GitError, Repo
+from backloop.git.process import GitError
+from backloop.git.repo import Repo
 from backloop.review.model import Author, Comment, RoundInfo, Side
 from backloop.review.session import Review, ReviewError, Reviews
 from backloop.review.store import StoreError
@@ -112,6 +113,15 @@ class ReviewService:
         """Write the person's edit; returns the id of the recorded edit (the same for a resent one)."""
         _check_editable(shown, path)
         return await _finish(self.reviews.edit(review_id, client_id, path, base_hash, content))
+
+    async def apply_suggestions(self, review_id: str, shown: DiffView, client_id: str, ids: list[str]) -> str:
+        """Apply the suggested changes of these comments or replies to the work tree; returns the id of the first
+        recorded edit."""
+        review = self.reviews.require(review_id)
+        for source_id in ids:
+            thread = self.reviews.thread_holding(review, source_id)
+            _check_editable(shown, thread.path or "")
+        return await _finish(self.reviews.apply_suggestions(review_id, client_id, ids))
 
     # ---- either side, in a thread -----------------------------------------------------------------------------
 

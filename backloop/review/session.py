@@ -16,13 +16,15 @@ from pathlib import Path
 
 import msgspec
 
-from backloop.git.repo import GitError, Repo
+from backloop.git.process import GitError
+from backloop.git.repo import Repo
 from backloop.review.broker import Broker
 from backloop.review.edit import EditConflict, EditRefused, content_hash, read_for_edit, write_edit
 from backloop.review.entry import Entry, new_id, threads, to_comment, to_reply
 from backloop.review.model import AgentState, Author, Comment, ReviewState, RoundInfo, Side
 from backloop.review.rounds import Rounds
 from backloop.review.store import ReviewRow, Store, StoreError
+from backloop.review.suggest import Suggestion, SuggestionRefused, apply_all, find
 from backloop.viewspec import ViewSpec
 
 log = logging.getLogger(__name__)
@@ -68,8 +70,30 @@ class Review:
         return replace(entry, round=self.round)
 
 
-Listener = Callable[[str, list[str], bool], None]
-"""(review id, changed comment ids, whether the review's state changed)."""
+@dataclass(frozen=True)
+class ThreadChanged:
+    """A thread is new or changed (a reply, resolved, moved, outdated)."""
+
+    review_id: str
+    comment_id: str
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    """The review's state (open, approved, changes requested) or its agent's (waiting, working) changed."""
+
+    review_id: str
+
+
+@dataclass(frozen=True)
+class RoundEnded:
+    """A round of the review ended (and is recorded)."""
+
+    review_id: str
+
+
+ReviewEvent = ThreadChanged | StateChanged | RoundEnded
+Listener = Callable[[ReviewEvent], None]
 
 
 class Reviews:
@@ -79,22 +103,22 @@ class Reviews:
         self.store = store
         self.broker = Broker(store, self._agent_waiters)
         self.by_id: dict[str, Review] = {}
-        self.rounds = Rounds(store, self.get)
+        self.rounds = Rounds(store, self.get, lambda review_id: self._announce(RoundEnded(review_id)))
         self._listeners: list[Listener] = []
 
     def listen(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    def _announce(self, review_id: str, comment_ids: list[str], state: bool = False) -> None:
+    def _announce(self, event: ReviewEvent) -> None:
         for listener in list(self._listeners):
-            listener(review_id, comment_ids, state)
+            listener(event)
 
     # ---- reviews -----------------------------------------------------------------------------------------
 
-    async def create(self, repo: Repo, view: ViewSpec, title: str | None = None, port: int | None = None) -> Review:
+    async def create(self, repo: Repo, view: ViewSpec, title: str | None = None) -> Review:
         review = Review(id=new_id(), repo=repo, view=view, title=title or f"{repo.root.name}: {view.describe()}")
         await self.store.add_review(ReviewRow(review.id, str(repo.root), msgspec.json.encode(view).decode(),
-                                              review.title, review.state, port))
+                                              review.title, review.state, None))
         self.by_id[review.id] = review
         return review
 
@@ -136,13 +160,13 @@ class Reviews:
 
     async def comment(self, review_id: str, client_id: str | None, *, body: str, path: str | None,
                       side: Side = "new", line: int | None = None, end_line: int | None = None,
-                      quoted: list[str] | None = None, author: Author = "person") -> Comment:
+                      quoted: list[str] | None = None) -> Comment:
         review = self.require(review_id)
         _check_body(body, allow_empty=False)
         if line is not None and (line < 1 or (end_line is not None and end_line < line)):
             raise ReviewError("invalid_message", "line must be ≥ 1 and end_line ≥ line")
         entry = await self.store.add_entry(review.stamped(Entry.comment(
-            review_id, body, author=author, path=path, side=side, line=line,
+            review_id, body, author="person", path=path, side=side, line=line,
             end_line=end_line if end_line != line else None, quoted=quoted or [])), client_id)
         return self._thread_changed(review, entry)
 
@@ -182,7 +206,7 @@ class Reviews:
         return entry.id
 
     async def resolve(self, review_id: str, comment_id: str, reply: str | None = None,
-                      author: Author = "agent", client_id: str | None = None) -> Comment:
+                      author: Author = "agent") -> Comment:
         review = self.require(review_id)
         if comment_id not in review.comments:
             raise ReviewError("unknown_comment", f"no comment with id {comment_id!r} in review {review_id}")
@@ -190,12 +214,12 @@ class Reviews:
             # The reply and the resolution are one transaction: a failed write leaves neither.
             _check_body(reply, allow_empty=False)
             entry = await self.store.add_entry(review.stamped(Entry.reply(review_id, comment_id, reply, author=author)),
-                                               client_id, resolves=comment_id)
+                                               None, resolves=comment_id)
             self._thread_changed(review, entry)
         else:
             await self.store.update_entry(comment_id, state="resolved")
         review.comments[comment_id] = msgspec.structs.replace(review.comments[comment_id], state="resolved")
-        self._announce(review_id, [comment_id])
+        self._announce(ThreadChanged(review_id, comment_id))
         return review.comments[comment_id]
 
     def review_of_comment(self, comment_id: str) -> Review:
@@ -220,23 +244,76 @@ class Reviews:
             seen = await self.store.seen_client_id(review_id, client_id, "edit")
             if seen is not None:
                 return seen
+            return await self._write(review, client_id, path, base_hash, content,
+                                     lambda diff: [Entry.edit(review_id, path, diff)])
+
+    async def apply_suggestions(self, review_id: str, client_id: str, source_ids: list[str]) -> str:
+        """Apply the suggested changes of ``source_ids`` (comments or replies with a suggestion block), one write
+        per file, each checked like an edit; returns the id of the first recorded edit (the same for a resent
+        message). Every suggestion is checked before anything is written: one whose lines are gone writes
+        nothing."""
+        review = self.require(review_id)
+        async with review.edit_lock:
+            seen = await self.store.seen_client_id(review_id, client_id, "edit")
+            if seen is not None:
+                return seen
+            by_path: dict[str, list[Suggestion]] = {}
             try:
-                old_text, _ = await asyncio.to_thread(read_for_edit, review.repo.root, path)
-                diff = await asyncio.to_thread(write_edit, review.repo.root, path, base_hash, content)
+                for source_id in dict.fromkeys(source_ids):
+                    suggestion = find(self.thread_holding(review, source_id), source_id)
+                    by_path.setdefault(suggestion.thread.path or "", []).append(suggestion)
+                planned = []
+                for path, suggestions in by_path.items():
+                    text, digest = await asyncio.to_thread(read_for_edit, review.repo.root, path)
+                    planned.append((path, suggestions, digest, apply_all(text, suggestions)))
+            except SuggestionRefused as exc:
+                raise ReviewError("suggestion_refused", str(exc)) from None
             except EditRefused as exc:
-                code = "edit_conflict" if isinstance(exc, EditConflict) else "edit_refused"
-                raise ReviewError(code, str(exc)) from None
-            except OSError as exc:
-                raise ReviewError("edit_refused", f"{path}: {exc.strerror}") from None
-            try:
-                entry = await self.store.add_entry(review.stamped(Entry.edit(review_id, path, diff)), client_id)
-            except StoreError:
-                # Not recorded, so the agent would never hear of it and the person is told nothing was saved:
-                # put the file back as it was (unless someone changed it again meanwhile).
-                await asyncio.to_thread(_undo_edit, review.repo.root, path, old_text, content)
-                raise
+                raise ReviewError("edit_refused", str(exc)) from None
+            first: str | None = None
+            for path, suggestions, digest, content in planned:
+                def entries(diff: str, path: str = path, suggestions: list[Suggestion] = suggestions) -> list[Entry]:
+                    return [Entry.edit(review_id, path, diff if i == 0 else "", applies=s.source_id)
+                            for i, s in enumerate(suggestions)]
+
+                stored = await self._write(review, client_id if first is None else None, path, digest, content,
+                                           entries)
+                first = first or stored
+            assert first is not None
+            return first
+
+    def thread_holding(self, review: Review, source_id: str) -> Comment:
+        for thread in review.comments.values():
+            if thread.id == source_id or any(r.id == source_id for r in thread.replies):
+                return thread
+        raise ReviewError("unknown_comment", f"no comment or reply with id {source_id!r} in review {review.id}")
+
+    async def _write(self, review: Review, client_id: str | None, path: str, base_hash: str, content: str,
+                     entries: Callable[[str], list[Entry]]) -> str:
+        """Write ``content`` over ``path`` if it still has ``base_hash`` and record ``entries(diff)`` in one
+        transaction; the file is put back if the record fails. Returns the first entry's id."""
+        try:
+            old_text, _ = await asyncio.to_thread(read_for_edit, review.repo.root, path)
+            diff = await asyncio.to_thread(write_edit, review.repo.root, path, base_hash, content)
+        except EditRefused as exc:
+            code = "edit_conflict" if isinstance(exc, EditConflict) else "edit_refused"
+            raise ReviewError(code, str(exc)) from None
+        except OSError as exc:
+            raise ReviewError("edit_refused", f"{path}: {exc.strerror}") from None
+        first, *more = (review.stamped(e) for e in entries(diff))
+        try:
+            entry = await self.store.add_entry(first, client_id, also=more)
+        except StoreError:
+            # Not recorded, so the agent would never hear of it and the person is told nothing was saved:
+            # put the file back as it was (unless someone changed it again meanwhile).
+            await asyncio.to_thread(_undo_edit, review.repo.root, path, old_text, content)
+            raise
+        for source_id in (e.parent_id for e in (first, *more) if e.parent_id):
+            thread = self.thread_holding(review, source_id)
+            review.comments[thread.id] = msgspec.structs.replace(thread, applied=[*thread.applied, source_id])
+            self._announce(ThreadChanged(review.id, thread.id))
         if diff:
-            self.broker.notify(review_id, [entry])
+            self.broker.notify(review.id, [entry])
         return entry.id
 
     # ---- internals ---------------------------------------------------------------------------------------
@@ -253,14 +330,14 @@ class Reviews:
             review.comments[root.id] = root
         if entry.author == "person":
             self.broker.notify(review.id, [entry])
-        self._announce(review.id, [root.id])
+        self._announce(ThreadChanged(review.id, root.id))
         return root
 
     def _state_changed(self, review: Review, state: ReviewState) -> None:
         """The review's state was stored as ``state``: follow it in memory, tell the page and the agent."""
         if review.state != state:
             review.state = state
-            self._announce(review.id, [], True)
+            self._announce(StateChanged(review.id))
         self.broker.notify(review.id)
 
     def _agent_waiters(self, review_id: str, waiters: int) -> None:
@@ -270,7 +347,7 @@ class Reviews:
         state: AgentState = "waiting" if waiters else "working"
         if review.agent != state:
             review.agent = state
-            self._announce(review_id, [], True)
+            self._announce(StateChanged(review_id))
 
     async def set_comment_anchor(self, review: Review, comment_id: str, line: int | None, outdated: bool) -> None:
         comment = review.comments[comment_id]
@@ -280,13 +357,13 @@ class Reviews:
             if not comment.outdated:
                 await self.store.update_entry(comment_id, outdated=1)
                 review.comments[comment_id] = msgspec.structs.replace(comment, outdated=True)
-                self._announce(review.id, [comment_id])
+                self._announce(ThreadChanged(review.id, comment_id))
             return
         end = None if comment.end_line is None else comment.end_line + (line - comment.line)
         if line != comment.line or comment.outdated != outdated:
             await self.store.update_entry(comment_id, line=line, end_line=end, outdated=int(outdated))
             review.comments[comment_id] = msgspec.structs.replace(comment, line=line, end_line=end, outdated=outdated)
-            self._announce(review.id, [comment_id])
+            self._announce(ThreadChanged(review.id, comment_id))
 
 
 def _undo_edit(root: Path, path: str, old_text: str, content: str) -> None:

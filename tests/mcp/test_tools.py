@@ -16,6 +16,7 @@ from backloop.config import Settings
 from backloop.mcp import tools
 from backloop.mcp.server import build_server
 from backloop.review.service import ReviewService
+from backloop.review.session import ReviewEvent
 from backloop.runtime import Runtime
 from tests.conftest import MakeRepo
 from tests.support import ROOT, GitRepo
@@ -37,12 +38,12 @@ async def agent_becomes(runtime: Runtime, review_id: str, state: str) -> None:
     assert review is not None
     reached = anyio.Event()
 
-    def check(rid: str, comment_ids: list[str], changed: bool) -> None:
-        if rid == review_id and review.agent == state:
+    def check(_event: ReviewEvent | None = None) -> None:
+        if review.agent == state:
             reached.set()
 
     runtime.reviews.listen(check)
-    check(review_id, [], True)
+    check()
     with anyio.fail_after(10):
         await reached.wait()
 
