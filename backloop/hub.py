@@ -10,7 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
 
 from backloop.diff.delta import Change, ClientDelta, SendFile, SendNotice, SendRounds, SendState, SendThread
 from backloop.diff.model import FileDiff
@@ -38,16 +42,23 @@ MAX_REPLIES = 256
 class Subscriber:
     """One client of one view of a review."""
 
-    def __init__(self, review: Review, view: DiffView, send: Send) -> None:
+    def __init__(self, review: Review, view: DiffView, send: Send,
+                 changed_since_review: Callable[[], int | None] = lambda: None) -> None:
         self.review = review
         self.view = view
         self.send = send
+        self.changed_since_review = changed_since_review
+        self._rounds_sent: RoundsChanged | None = None
         self.delta = ClientDelta(view)
         self.replies: deque[ServerMessage] = deque(maxlen=MAX_REPLIES)
         self.wake = asyncio.Event()
 
     def on_view(self, event: ViewEvent) -> None:
         self.delta.on_view(event)
+        self.wake.set()
+
+    def on_rounds(self) -> None:
+        self.delta.on_rounds()
         self.wake.set()
 
     def on_review(self, event: ReviewEvent) -> None:
@@ -97,7 +108,12 @@ class Subscriber:
             return ReviewChanged(state=self.review.state, agent=self.review.agent)
         if isinstance(change, SendRounds):
             review = self.review
-            return RoundsChanged(current=review.round, rounds=list(review.rounds), last_review=review.last_review)
+            rounds = RoundsChanged(current=review.round, rounds=list(review.rounds), last_review=review.last_review,
+                                   changed_since_review=self.changed_since_review())
+            if rounds == self._rounds_sent:
+                return None
+            self._rounds_sent = rounds
+            return rounds
         if isinstance(change, SendThread):
             comment = self.review.comments.get(change.comment_id)
             return CommentChanged(comment=comment) if comment is not None else None
@@ -114,19 +130,26 @@ class Hub:
     def __init__(self, reviews: Reviews, views: Views) -> None:
         self.views = views
         self._subscribers: dict[str, set[Subscriber]] = {}
+        self._counting: dict[str, _Counting] = {}
+        self._count_locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         reviews.listen(self._review_changed)
 
     def _review_changed(self, event: ReviewEvent) -> None:
         for sub in self._subscribers.get(event.review_id, ()):
             sub.on_review(event)
+        if isinstance(event, RoundEnded) and event.review_id in self._subscribers:
+            review = next(iter(self._subscribers[event.review_id])).review
+            self._spawn(self._count(review))
 
     @contextlib.asynccontextmanager
     async def subscribe(self, review: Review, spec: ViewSpec, send: Send) -> AsyncIterator[Subscriber]:
         async with self.views.use(review.id, review.repo, spec) as view:
-            sub = Subscriber(review, view, send)
+            sub = Subscriber(review, view, send, lambda: self.changed_since_review(review))
             subscribers = self._subscribers.setdefault(review.id, set())
             subscribers.add(sub)
             stop_listening = view.listen(sub.on_view)
+            self._spawn(self._count(review))
             try:
                 yield sub
             finally:
@@ -134,3 +157,51 @@ class Hub:
                 subscribers.discard(sub)
                 if not subscribers and self._subscribers.get(review.id) is subscribers:
                     del self._subscribers[review.id]
+                    await self._count(review)
+
+    # ---- how many files changed since the person's last review ----------------------------------------------------
+
+    def changed_since_review(self, review: Review) -> int | None:
+        """Files of the view of the changes since the review's last review that are not unchanged; None while that
+        is not known (no last review, or its view not computed yet)."""
+        counting = self._counting.get(review.id)
+        if counting is None or counting.number != review.last_review or not counting.view.ready.is_set():
+            return None
+        return sum(1 for fd in counting.view.files.values() if not fd.unchanged)
+
+    async def _count(self, review: Review) -> None:
+        """Keep the view of the changes since the review's last review running while the review has clients, and
+        tell them its count whenever it changes."""
+        async with self._count_locks.setdefault(review.id, asyncio.Lock()):
+            number = review.last_review if review.id in self._subscribers else None
+            counting = self._counting.get(review.id)
+            if counting is not None and counting.number == number:
+                return
+            if counting is not None:
+                del self._counting[review.id]
+                await counting.stack.aclose()
+            if number is None:
+                return
+            stack = contextlib.AsyncExitStack()
+            spec = msgspec.structs.replace(review.view, round=number)
+            view = await stack.enter_async_context(self.views.use(review.id, review.repo, spec))
+            stack.callback(view.listen(lambda _: self._counted(review.id)))
+            self._counting[review.id] = _Counting(number, view, stack)
+        await view.ready.wait()
+        self._counted(review.id)
+
+    def _counted(self, review_id: str) -> None:
+        for sub in self._subscribers.get(review_id, ()):
+            sub.on_rounds()
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+@dataclass
+class _Counting:
+    number: int
+    view: DiffView
+    stack: contextlib.AsyncExitStack

@@ -42,6 +42,8 @@ class ReviewInfo(msgspec.Struct, frozen=True, omit_defaults=True):
     """The rounds that have ended, oldest first."""
     last_review: int | None = None
     """The last round the person ended (submitted a review, requested changes, approved): "since my last review"."""
+    changed_since_review: int | None = None
+    """How many files changed since the end of ``last_review`` (None: not known yet; a ``round`` message brings it)."""
 
 
 # ---- server → client ----------------------------------------------------------------------------------------
@@ -117,11 +119,13 @@ class ReviewChanged(msgspec.Struct, tag="review", frozen=True):
 
 
 class RoundsChanged(msgspec.Struct, tag="round", frozen=True, omit_defaults=True):
-    """A round of the review ended: ``current`` is the new one, ``rounds`` every ended round, oldest first."""
+    """A round of the review ended (``current`` is the new one, ``rounds`` every ended round, oldest first), or the
+    number of files changed since the person's last review changed."""
 
     current: int
     rounds: list[RoundInfo]
     last_review: int | None = None
+    changed_since_review: int | None = None
 
 
 class FileContent(msgspec.Struct, tag="file_content", frozen=True):

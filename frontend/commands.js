@@ -35,6 +35,10 @@ export function handleCommands({ store, transport, files, extras }) {
     store.setLayout(layout === "split" ? "split" : "unified");
     history.replaceState(history.state, "", withParams(location.href, { view: layout === "split" ? "split" : null }));
   });
+  // (another view: the page loads it, the server computes it; a view the person looked at lately is still warm)
+  on(document, "backloop:set-round", ({ round }) =>
+    location.assign(withParams(location.href, { round: round === null ? null : String(round) })),
+  );
   on(document, "backloop:set-whitespace", ({ ws }) => location.assign(withParams(location.href, { ws: ws ? "1" : null })));
   on(document, "backloop:set-context", ({ context }) =>
     location.assign(withParams(location.href, { context: context === 3 ? null : String(context) })),

@@ -12,16 +12,33 @@ import { contentKey } from "./expansions.js";
  */
 
 /**
- * Insert `path` into the sorted list `order` (by code unit order, as git sorts paths).
+ * Whether a file comes before another: files unchanged since a round (a view of the changes since one) after the
+ * others, each group in code unit order, as git sorts paths.
+ * @param {FileDiff|undefined} a
+ * @param {string} aPath
+ * @param {FileDiff|undefined} b
+ * @param {string} bPath
+ * @returns {boolean}
+ */
+function before(a, aPath, b, bPath) {
+  const aLast = Boolean(a?.unchanged);
+  const bLast = Boolean(b?.unchanged);
+  return aLast === bLast ? aPath < bPath : bLast;
+}
+
+/**
+ * Insert `path` into `order`, kept in the order of `before`.
  * @param {string[]} order
+ * @param {Map<string, FileDiff>} files
  * @param {string} path
  */
-function insertSorted(order, path) {
+function insertSorted(order, files, path) {
+  const file = files.get(path);
   let lo = 0;
   let hi = order.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (order[mid] < path) lo = mid + 1;
+    if (before(files.get(order[mid]), order[mid], file, path)) lo = mid + 1;
     else hi = mid;
   }
   order.splice(lo, 0, path);
@@ -72,14 +89,29 @@ export class DiffFiles {
   /**
    * Store a file from a `file` message.
    * @param {FileDiff} file
-   * @returns {boolean} whether the file is new to the page
+   * @returns {boolean} whether the file is new to the page, or moved in its order (it became, or stopped being,
+   *   unchanged since the round the view looks from)
    */
   set(file) {
-    const added = !this.files.has(file.path);
+    const held = this.files.get(file.path);
+    const moved = held !== undefined && Boolean(held.unchanged) !== Boolean(file.unchanged);
     this.files.set(file.path, file);
-    if (added) insertSorted(this.order, file.path);
-    else this.follow(file);
-    return added;
+    if (moved) this.order = this.order.filter((other) => other !== file.path);
+    if (!held || moved) insertSorted(this.order, this.files, file.path);
+    if (held) this.follow(file);
+    this.fold(file, held);
+    return !held || moved;
+  }
+
+  /**
+   * A file unchanged since the round the view looks from comes folded; one that changes again, unfolded.
+   * @private
+   * @param {FileDiff} file
+   * @param {FileDiff|undefined} held the version the page had
+   */
+  fold(file, held) {
+    if (Boolean(file.unchanged) === Boolean(held?.unchanged) && held) return;
+    if (file.unchanged || held?.unchanged) this.fileUI(file.path).collapsed = Boolean(file.unchanged);
   }
 
   /**
@@ -113,9 +145,12 @@ export class DiffFiles {
       if (held && streamed(file) && held.hunks.length > 0 && held.digest === file.digest) continue;
       this.files.set(file.path, file);
       if (held) this.follow(file);
+      this.fold(file, held);
       changed.push(file.path);
     }
-    this.order = files.map((file) => file.path);
+    this.order = [...files.filter((file) => !file.unchanged), ...files.filter((file) => file.unchanged)].map(
+      (file) => file.path,
+    );
     return { changed, removed };
   }
 

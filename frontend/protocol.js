@@ -61,7 +61,8 @@ export const FATAL_CLOSE_CODES = Object.freeze([CLOSE.UNKNOWN_REVIEW, CLOSE.FORB
  * @typedef {"open"|"approved"|"changes_requested"} ReviewState
  * @typedef {"idle"|"waiting"|"working"} AgentState
  * @typedef {{id: string, title: string, repo: string, view: ViewSpec, state?: ReviewState, agent?: AgentState,
- *   base?: string, target?: string, round?: number, rounds?: RoundInfo[], last_review?: number|null}} ReviewInfo
+ *   base?: string, target?: string, round?: number, rounds?: RoundInfo[], last_review?: number|null,
+ *   changed_since_review?: number|null}} ReviewInfo
  * @typedef {{id: string, author: "person"|"agent", body: string, created_at: number}} Reply
  * @typedef {{id: string, body: string, created_at: number, kind?: "comment"|"request_changes",
  *   path?: string|null, side?: "old"|"new", line?: number|null, end_line?: number|null, quoted?: string[],
@@ -80,7 +81,8 @@ export const FATAL_CLOSE_CODES = Object.freeze([CLOSE.UNKNOWN_REVIEW, CLOSE.FORB
  *   | {type: "comment", comment: Comment}
  *   | {type: "review", state: ReviewState, agent: AgentState}
  *   | {type: "file_content", request_id: string, path: string, content: string, hash: string}
- *   | {type: "round", current: number, rounds: RoundInfo[], last_review?: number|null}} ServerMessage
+ *   | {type: "round", current: number, rounds: RoundInfo[], last_review?: number|null,
+ *       changed_since_review?: number|null}} ServerMessage
  * @typedef {{type: "expand", request_id: string, path: string, start: number, end: number}
  *   | {type: "load_file", path: string}
  *   | {type: "ping", nonce?: string}

@@ -111,10 +111,20 @@ export class Store extends EventTarget {
         this.loaded = true;
         return [
           { type: "files", ...this.diff.replace(message.files) },
-          { type: "comments", paths: this.comments.replace(message.comments ?? []) },
+          { type: "comments", paths: this.comments.replace((message.comments ?? []).filter((c) => this.shows(c))) },
         ];
       case SERVER.COMMENT:
-        return [{ type: "comments", paths: this.comments.set(message.comment) }];
+        return this.shows(message.comment) ? [{ type: "comments", paths: this.comments.set(message.comment) }] : [];
+      case SERVER.ROUND:
+        if (!this.review) return [];
+        this.review = {
+          ...this.review,
+          round: message.current,
+          rounds: message.rounds,
+          last_review: message.last_review ?? null,
+          changed_since_review: message.changed_since_review ?? null,
+        };
+        return [{ type: "review" }];
       case SERVER.FILE:
         return [{ type: "file", path: message.file.path, added: this.diff.set(message.file) }];
       case SERVER.FILE_REMOVED:
@@ -152,6 +162,16 @@ export class Store extends EventTarget {
       default:
         return [];
     }
+  }
+
+  /**
+   * Whether the page shows a thread: a view of the changes since round N shows the threads of round N and later
+   * (what those changes answer), every other view all of them.
+   * @param {import("./protocol.js").Comment} comment
+   * @returns {boolean}
+   */
+  shows(comment) {
+    return !this.view.round || (comment.round ?? 1) >= this.view.round;
   }
 
   /**

@@ -1,7 +1,7 @@
 // URLs of a review page: everything a view shows is in its query string, so views are shareable.
 
 /** The parameters that decide which diff a view shows (layout is presentation only). */
-export const DIFF_PARAMS = Object.freeze(["since", "commit", "range", "live", "ws", "context"]);
+export const DIFF_PARAMS = Object.freeze(["since", "commit", "range", "live", "ws", "context", "round"]);
 
 /**
  * @param {string} pathname e.g. /review/c0837b48/view
@@ -59,7 +59,8 @@ export function withParams(href, changes) {
 }
 
 /**
- * @typedef {{layout: "unified"|"split", ws: boolean, context: number}} ViewOptions
+ * @typedef {{layout: "unified"|"split", ws: boolean, context: number, round: number|null}} ViewOptions
+ * `round`: the view shows the changes since the end of that round of the review.
  * @param {string} search
  * @returns {ViewOptions}
  */
@@ -67,7 +68,9 @@ export function readView(search) {
   const params = new URLSearchParams(search);
   const context = Number.parseInt(params.get("context") ?? "3", 10);
   const ws = (params.get("ws") ?? "").toLowerCase();
+  const round = Number.parseInt(params.get("round") ?? "", 10);
   return {
+    round: Number.isFinite(round) && round >= 1 ? round : null,
     layout: params.get("view") === "split" ? "split" : "unified",
     ws: ["1", "true", "yes", "on"].includes(ws),
     context: Number.isFinite(context) && context >= 0 ? context : 3,

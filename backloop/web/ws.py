@@ -42,7 +42,8 @@ async def review_socket(websocket: WebSocket, reviews: Reviews, hub: Hub) -> Non
     info = wire.ReviewInfo(id=review.id, title=review.title, repo=str(review.repo.root), view=spec,
                            state=review.state, agent=review.agent, base=resolved.base_label if resolved else "",
                            target=resolved.target_label if resolved else "", round=review.round,
-                           rounds=list(review.rounds), last_review=review.last_review)
+                           rounds=list(review.rounds), last_review=review.last_review,
+                           changed_since_review=hub.changed_since_review(review))
     await websocket.send_text(wire.encode(wire.Hello(protocol=wire.PROTOCOL_VERSION, review=info)))
 
     service = ReviewService(reviews)

@@ -58,7 +58,10 @@ function placeholder(entry, file, layout) {
 export function placeThreads(store, context, entry) {
   const columns = (store.view.layout === "split" ? split : unified).columns.length;
   const threads = context.threads;
-  if (threads) keepingFocus(entry.body, () => threads.place(entry.body, store.comments.on(entry.path), columns));
+  if (threads) {
+    const since = Boolean(store.view.round);
+    keepingFocus(entry.body, () => threads.place(entry.body, store.comments.on(entry.path), columns, since));
+  }
 }
 
 /**
@@ -110,7 +113,7 @@ export function renderBody(entry, store, context) {
     }
     if (!entry.table || entry.table !== previous) entry.body.replaceChildren(...parts);
     restoreKept(entry.body, kept);
-    context.threads?.place(entry.body, store.comments.on(entry.path), layout.columns.length);
+    context.threads?.place(entry.body, store.comments.on(entry.path), layout.columns.length, Boolean(store.view.round));
   });
   context.decorate?.(entry.path, entry.body);
   return mounted;

@@ -89,9 +89,10 @@ export function counts(additions, deletions) {
  * @param {FileDiff} file
  * @param {FileUI|undefined} ui
  * @param {boolean} editable offer to edit the work-tree file
+ * @param {number|null} [round] the view shows the changes since the end of this round
  * @returns {HTMLDivElement}
  */
-export function renderFileHeader(file, ui, editable) {
+export function renderFileHeader(file, ui, editable, round = null) {
   const id = fileId(file.path);
   const collapsed = Boolean(ui?.collapsed);
   const toggle = button("", {
@@ -119,6 +120,9 @@ export function renderFileHeader(file, ui, editable) {
   if (mode) badges.append(h("span", { className: "badge badge-mode", text: mode, attrs: { title: "File mode changed" } }));
   if (file.binary) badges.append(h("span", { className: "badge badge-binary", text: "Binary" }));
   if (file.untracked) badges.append(h("span", { className: "badge badge-untracked", text: "Untracked" }));
+  if (file.unchanged) {
+    badges.append(h("span", { className: "badge badge-unchanged", text: `Unchanged since round ${round ?? "?"}` }));
+  }
 
   const stats = h("span", { className: "file-stats" }, [
     counts(file.additions, file.deletions),
@@ -215,7 +219,8 @@ export function renderFileParts(file, ui, context) {
   }
   if (file.hunks.length === 0) {
     let text = "No changes to show.";
-    if (file.status === "renamed") text = "File renamed without changes.";
+    if (file.unchanged) text = "Not changed since the end of that round.";
+    else if (file.status === "renamed") text = "File renamed without changes.";
     else if (file.status === "copied") text = "File copied without changes.";
     else if (modeChange(file)) text = "File mode changed.";
     else if (file.status === "added") text = "Empty file added.";

@@ -1,5 +1,6 @@
-// The page header: review title and repo, what is compared, the connection indicator, totals, and the view
-// controls (layout, whitespace, context) that live in the URL.
+// The page header: review title and repo, its round and what changed since the person's last review, what is
+// compared, the connection indicator, totals, and the view controls (which changes, layout, whitespace, context)
+// that live in the URL.
 import { h, button } from "./dom.js";
 import { counts } from "./file.js";
 
@@ -34,6 +35,9 @@ export class Header {
     this.title = h("h1", { className: "review-title", text: "Review" });
     this.state = h("span", { className: "review-state", hidden: true });
     this.agent = h("span", { className: "review-agent", hidden: true });
+    this.round = h("span", { className: "review-round" });
+    this.sinceReview = h("span", { className: "review-since", hidden: true });
+    this.rounds = h("select", { className: "select", attrs: { "aria-label": "Changes to show" } });
     this.repo = h("span", { className: "review-repo" });
     this.base = h("code", { className: "ref ref-base" });
     this.target = h("code", { className: "ref ref-target" });
@@ -71,12 +75,12 @@ export class Header {
 
     root.append(
       h("div", { className: "topbar-row" }, [
-        h("div", { className: "review-heading" }, [this.title, this.state, this.agent]),
+        h("div", { className: "review-heading" }, [this.title, this.state, this.agent, this.round, this.sinceReview]),
         this.actions,
       ]),
       h("div", { className: "topbar-row toolbar" }, [
         h("div", { className: "review-meta" }, [this.repo, this.compare, this.description]),
-        h("div", { className: "toolbar-controls" }, [this.totals, layout, this.whitespace, contextLabel]),
+        h("div", { className: "toolbar-controls" }, [this.totals, this.rounds, layout, this.whitespace, contextLabel]),
       ]),
     );
 
@@ -86,6 +90,9 @@ export class Header {
     });
     this.whitespace.addEventListener("click", () => this.emit("set-whitespace", { ws: !this.store.view.ws }));
     this.context.addEventListener("change", () => this.emit("set-context", { context: Number(this.context.value) }));
+    this.rounds.addEventListener("change", () =>
+      this.emit("set-round", { round: this.rounds.value ? Number(this.rounds.value) : null }),
+    );
     // Sticky file headers sit below the page header, whatever its height.
     new ResizeObserver(() => {
       document.documentElement.style.setProperty("--topbar-height", `${Math.ceil(root.getBoundingClientRect().height)}px`);
@@ -135,7 +142,42 @@ export class Header {
     this.agent.hidden = agent === "idle";
     this.agent.dataset.agent = agent;
     this.agent.textContent = agent === "waiting" ? "Agent waiting for comments" : "Agent working";
+    this.renderRounds();
     this.renderConnection();
+  }
+
+  /**
+   * "Round K", how many files changed since the person's last review, and the choice of changes to show: all of
+   * them, or those since the end of an ended round.
+   * @private
+   */
+  renderRounds() {
+    const review = this.store.review;
+    if (!review) return;
+    const current = review.round ?? 1;
+    const last = review.last_review ?? null;
+    const changed = review.changed_since_review ?? null;
+    this.round.textContent = `Round ${current}`;
+    this.sinceReview.hidden = last === null || changed === null;
+    this.sinceReview.textContent = `${changed} ${changed === 1 ? "file" : "files"} changed since your last review`;
+    const shown = this.store.view.round;
+    const ended = [...(review.rounds ?? [])].reverse();
+    const key = JSON.stringify([shown, last, ended.map((r) => [r.number, r.how])]);
+    if (this.rounds.dataset.shown === key) return;
+    this.rounds.dataset.shown = key;
+    /** @param {string} value @param {string} text */
+    const option = (value, text) => h("option", { text, attrs: { value } });
+    const options = [option("", "All changes")];
+    if (last !== null) options.push(option(String(last), `Since my last review (round ${last})`));
+    for (const r of ended) {
+      if (r.number !== last) options.push(option(String(r.number), `Changes since round ${r.number} (${r.how})`));
+    }
+    if (shown !== null && !ended.some((r) => r.number === shown)) {
+      options.push(option(String(shown), `Changes since round ${shown}`));
+    }
+    this.rounds.replaceChildren(...options);
+    this.rounds.value = shown === null ? "" : String(shown);
+    this.rounds.hidden = ended.length === 0 && shown === null;
   }
 
   /** @private */

@@ -40,11 +40,11 @@ export function renderSection(entry, store) {
   const collapsed = Boolean(ui?.collapsed);
   // The header shows only these: a file that came again with new lines but the same counts keeps it.
   const key = JSON.stringify([file.old_path, file.status, file.similarity, file.old_mode, file.new_mode, file.binary,
-    file.untracked, file.additions, file.deletions, editable, collapsed]);
+    file.untracked, file.unchanged, file.additions, file.deletions, editable, collapsed]);
   const rebuilt = entry.headerKey !== key || entry.section.firstElementChild === entry.body;
   if (rebuilt) {
     entry.headerKey = key;
-    const header = renderFileHeader(file, ui, editable);
+    const header = renderFileHeader(file, ui, editable, store.view.round);
     const heading = header.querySelector("h2");
     if (heading) heading.tabIndex = -1;
     if (entry.section.firstElementChild !== entry.body) entry.section.firstElementChild?.remove();

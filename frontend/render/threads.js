@@ -1,7 +1,9 @@
 // Review threads in the page: a thread element per comment (kept across re-renders, so a half-typed reply
 // survives live updates), placed under the last line of its range; comments on the whole file, and those whose
 // line is not shown, in a box on top of the file; outdated threads (their lines are gone) folded in a block
-// above that, with the code they were about. Resolved threads fold too. Bodies are Markdown (markdown.js).
+// above that, with the code they were about; in a view of the changes since a round, beside the line they were
+// about on its old side (the code as it was then) when it is there. Resolved threads fold too. Bodies are
+// Markdown (markdown.js).
 import { h, button } from "./dom.js";
 import { renderMarkdown } from "../markdown.js";
 import { rangeText } from "./comment-form.js";
@@ -76,11 +78,12 @@ export class Threads {
   /**
    * What to place for a thread: its element, or for a resolved or outdated one a fold (<details>) around it.
    * @param {Comment} comment
+   * @param {boolean} [atLine] an outdated thread placed at the line it was about (on the old side): not folded
    * @returns {HTMLElement}
    */
-  placed(comment) {
+  placed(comment, atLine = false) {
     const view = this.view(comment);
-    const folded = Boolean(comment.outdated) || (comment.state ?? "open") === "resolved";
+    const folded = (Boolean(comment.outdated) && !atLine) || (comment.state ?? "open") === "resolved";
     if (!folded) return view.element;
     if (!view.fold || !view.summary) {
       view.summary = h("summary", { className: "thread-summary" });
@@ -184,8 +187,9 @@ export class Threads {
    * @param {HTMLElement} body the file body
    * @param {Comment[]} comments the file's threads
    * @param {number} columns columns of the diff table
+   * @param {boolean} [since] the table shows the changes since a round: its old side is the code as it was then
    */
-  place(body, comments, columns) {
+  place(body, comments, columns, since = false) {
     for (const old of body.querySelectorAll(":scope .thread-row, :scope > .file-threads")) old.remove();
     for (const cell of body.querySelectorAll("tr[data-keep] > td.thread-cell")) cell.setAttribute("colspan", String(columns));
     /** @type {HTMLElement[]} */
@@ -195,12 +199,12 @@ export class Threads {
     /** @type {Map<Element, HTMLElement[]>} */
     const byRow = new Map();
     for (const comment of comments) {
-      const element = this.placed(comment);
-      if (comment.outdated) {
+      const row = comment.line == null ? null : this.rowFor(body, comment, since);
+      const element = this.placed(comment, row !== null);
+      if (comment.outdated && !row) {
         outdated.push(element);
         continue;
       }
-      const row = comment.line == null ? null : this.rowFor(body, comment);
       if (!row) {
         loose.push(element);
         continue;
@@ -230,11 +234,20 @@ export class Threads {
    * @private
    * @param {HTMLElement} body
    * @param {Comment} comment
+   * @param {boolean} since the table shows the changes since a round
    * @returns {Element|null}
    */
-  rowFor(body, comment) {
+  rowFor(body, comment, since) {
     const line = comment.end_line ?? comment.line;
     if (line == null) return null;
+    if (comment.outdated) {
+      // Its lines are gone from the file, but a view of the changes since a round shows them as they were then,
+      // on the old side: there, when that row still reads as the thread quoted it.
+      if (!since || comment.side === "old") return null;
+      const row = body.querySelector(`tr[data-old="${line}"]`);
+      const quoted = (comment.quoted ?? []).at(-1)?.trim();
+      return row && (!quoted || (row.textContent ?? "").includes(quoted)) ? row : null;
+    }
     return comment.side === "old" ? body.querySelector(`tr[data-old="${line}"]`) : body.querySelector(`tr[data-key="n${line}"]`);
   }
 }

@@ -197,3 +197,25 @@ def test_a_client_of_the_first_protocol_1_keeps_working(served: Served, repo: Gi
         _, seen = receive_until(ws, lambda m: m["type"] == "pong")
         unknown += [m["type"] for m in seen if m["type"] not in V1_SERVER_TYPES]
     assert set(unknown) <= {"round"}
+
+
+def test_every_client_learns_how_many_files_changed_since_the_last_review(served: Served, repo: GitRepo,
+                                                                          review: Review) -> None:
+    with served.ws(review.id) as ws:
+        start(ws)
+        request_changes(ws)
+        counted, _ = receive_until(ws, lambda m: m["type"] == "round" and m.get("changed_since_review") == 0)
+        assert counted["last_review"] == 1
+        repo.write("other.py", "x = 12\n")
+        counted, _ = receive_until(ws, lambda m: m["type"] == "round" and m.get("changed_since_review") == 1)
+        repo.write("app.py", "a = 1\nb = 21\nc = 3\n")
+        counted, _ = receive_until(ws, lambda m: m["type"] == "round" and m.get("changed_since_review") == 2)
+        assert counted["current"] == 2
+    with served.ws(review.id) as later:
+        hello, _ = start(later)
+        # (known at once while another client keeps it counted; else a round message brings it)
+        if hello["review"].get("changed_since_review") is None:
+            counted, _ = receive_until(later, lambda m: m["type"] == "round")
+            assert counted["changed_since_review"] == 2
+        else:
+            assert hello["review"]["changed_since_review"] == 2
