@@ -1,7 +1,7 @@
 // What the page's controls ask for (`backloop:*` events from the DOM, see render/actions.js): store changes,
 // socket messages, the forms and editor of extras.js, and view settings kept in the URL.
 import { on } from "./events.js";
-import { withParams } from "./url.js";
+import { withParams, readView } from "./url.js";
 
 /**
  * @typedef {object} Page
@@ -35,10 +35,21 @@ export function handleCommands({ store, transport, files, extras }) {
     store.setLayout(layout === "split" ? "split" : "unified");
     history.replaceState(history.state, "", withParams(location.href, { view: layout === "split" ? "split" : null }));
   });
-  // (another view: the page loads it, the server computes it; a view the person looked at lately is still warm)
-  on(document, "backloop:set-round", ({ round }) =>
-    location.assign(withParams(location.href, { round: round === null ? null : String(round) })),
-  );
+  // Another set of changes of the same review: the socket moves to that view, whose snapshot replaces the files
+  // (no page load); the URL says which, so the choice can be shared and survives a reload.
+  /** @param {number|null} round */
+  const showRound = (round) => {
+    if (store.view.round === round) return;
+    store.setRound(round);
+    const url = new URL(transport.url);
+    url.search = location.search;
+    transport.moveTo(url.toString());
+  };
+  on(document, "backloop:set-round", ({ round }) => {
+    history.pushState(history.state, "", withParams(location.href, { round: round === null ? null : String(round) }));
+    showRound(round);
+  });
+  window.addEventListener("popstate", () => showRound(readView(location.search).round));
   on(document, "backloop:set-whitespace", ({ ws }) => location.assign(withParams(location.href, { ws: ws ? "1" : null })));
   on(document, "backloop:set-context", ({ context }) =>
     location.assign(withParams(location.href, { context: context === 3 ? null : String(context) })),

@@ -215,6 +215,22 @@ export class Store extends EventTarget {
     this.emit([{ type: "layout" }]);
   }
 
+  /**
+   * Show the changes since the end of round `round` (null: all the changes): the files go, the next snapshot
+   * brings those of that view.
+   * @param {number|null} round
+   */
+  setRound(round) {
+    if (this.view.round === round) return;
+    this.view.round = round;
+    // Another set of changes: the page starts again from its snapshot, as on a first load (the first screens
+    // first), rather than reconciling every file with a diff that is all different.
+    const removed = this.order;
+    this.diff = new DiffFiles();
+    this.loaded = false;
+    this.emit([{ type: "review" }, { type: "files", changed: [], removed }]);
+  }
+
   /** @param {ConnectionState} state */
   setConnection(state) {
     if (this.connection === state) return;

@@ -80,6 +80,20 @@ export class Transport extends EventTarget {
     if (this.queue.length > this.maxQueue) this.queue.shift();
   }
 
+  /**
+   * Connect to another URL at once (another view of the same review); the open socket is closed, not reconnected.
+   * @param {string} url
+   */
+  moveTo(url) {
+    this.url = url;
+    clearTimeout(this.retryTimer);
+    this.stopPing();
+    const previous = this.socket;
+    this.socket = null;
+    previous?.close(1000, "another view");
+    if (!this.stopped) this.open();
+  }
+
   /** Reconnect now instead of waiting for the backoff timer. */
   retryNow() {
     if (this.stopped || this.isOpen) return;
