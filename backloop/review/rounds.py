@@ -22,6 +22,7 @@ from backloop.diff.views import Views
 from backloop.review.blobs import BlobStore
 from backloop.review.model import Author, RoundInfo
 from backloop.review.store import RoundRow, Store
+from backloop.viewspec import ViewSpec
 
 if TYPE_CHECKING:
     from backloop.review.session import Review
@@ -114,3 +115,16 @@ class Rounds:
         info = review.rounds[number - 1]
         return Baseline(number=number, files=files, base=row.base, read=self.blobs.get,
                         label=f"round {number} ({info.how})")
+
+
+def round_problem(review: Review, spec: ViewSpec) -> str | None:
+    """Why a view with ``round=N`` cannot be shown, if it cannot: the round has not ended, or the view is not the
+    review's own (whose files were recorded)."""
+    assert spec.round is not None
+    if spec.round > len(review.rounds):
+        ended = f"rounds 1 to {len(review.rounds)} have" if review.rounds else "no round has"
+        return f"round={spec.round}: {ended} ended in this review"
+    own = review.view
+    if (spec.since, spec.commit, spec.range, spec.live) != (own.since, own.commit, own.range, own.live):
+        return f"round=N shows the changes in the review's own view ({own.query()}) only"
+    return None

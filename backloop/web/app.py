@@ -23,6 +23,7 @@ from backloop.config import LOOPBACK_HOSTS, MAX_IDS_PER_REQUEST
 from backloop.diff.sides import ViewUnavailable, read_side
 from backloop.hub import Hub
 from backloop.review.export import open_threads_markdown
+from backloop.review.rounds import round_problem
 from backloop.review.session import Review, Reviews
 from backloop.viewspec import ViewError, parse_view
 from backloop.web.assets import IMMUTABLE, PREFIX, Assets, Versioned
@@ -138,6 +139,9 @@ def create_app(reviews: Reviews, hub: Hub, host: str, port: int, allow_hosts: It
             spec = parse_view(params)
         except ViewError as exc:
             return error_page(400, "Invalid view", str(exc))
+        problem = round_problem(review, spec) if spec.round is not None else None
+        if problem is not None:
+            return error_page(400, "Invalid view", problem)
         view = await hub.views.get(review.id, review.repo, spec)
         try:
             await asyncio.wait_for(view.ready.wait(), RAW_WAIT_S)

@@ -12,9 +12,10 @@ from backloop import protocol as wire
 from backloop.diff import sides
 from backloop.hub import Hub, Subscriber
 from backloop.review.failure import failure
+from backloop.review.rounds import round_problem
 from backloop.review.service import ReviewService, detach
-from backloop.review.session import Review, Reviews
-from backloop.viewspec import ViewError, ViewSpec, parse_view
+from backloop.review.session import Reviews
+from backloop.viewspec import ViewError, parse_view
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ async def review_socket(websocket: WebSocket, reviews: Reviews, hub: Hub) -> Non
         await _refuse(websocket, "bad_view", str(exc), wire.CLOSE_BAD_VIEW)
         return
     if spec.round is not None:
-        problem = _round_problem(review, spec)
+        problem = round_problem(review, spec)
         if problem is not None:
             await _refuse(websocket, "bad_view", problem, wire.CLOSE_BAD_VIEW)
             return
@@ -77,18 +78,6 @@ async def review_socket(websocket: WebSocket, reviews: Reviews, hub: Hub) -> Non
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pump
-
-
-def _round_problem(review: Review, spec: ViewSpec) -> str | None:
-    """Why ``round=N`` cannot be shown, if it cannot: the round has not ended, or the view is not the review's."""
-    assert spec.round is not None
-    if spec.round > len(review.rounds):
-        ended = f"rounds 1 to {len(review.rounds)} have" if review.rounds else "no round has"
-        return f"round={spec.round}: {ended} ended in this review"
-    own = review.view
-    if (spec.since, spec.commit, spec.range, spec.live) != (own.since, own.commit, own.range, own.live):
-        return f"round=N shows the changes in the review's own view ({own.query()}) only"
-    return None
 
 
 async def _answer(sub: Subscriber, service: ReviewService, message: wire.ClientMessage) -> None:

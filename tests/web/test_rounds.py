@@ -219,3 +219,18 @@ def test_every_client_learns_how_many_files_changed_since_the_last_review(served
             assert counted["changed_since_review"] == 2
         else:
             assert hello["review"]["changed_since_review"] == 2
+
+
+def test_raw_sides_of_a_round_view(served: Served, repo: GitRepo, review: Review) -> None:
+    """The old side of a view of the changes since a round is the content recorded then."""
+    with served.ws(review.id) as ws:
+        start(ws)
+        request_changes(ws)
+    repo.write("app.py", "a = 1\nb = 300\nc = 3\n")
+    base = f"/review/{review.id}/raw?path=app.py&since=HEAD&live=true"
+    old = served.get(base + "&side=old&round=1")
+    assert old.status_code == 200 and old.content == b"a = 1\nb = 20\nc = 3\n"
+    assert served.get(base + "&side=new&round=1").content == b"a = 1\nb = 300\nc = 3\n"
+    assert served.get(base + "&side=old").content == b"a = 1\nb = 2\nc = 3\n"
+    refused = served.get(base + "&side=old&round=2")
+    assert refused.status_code == 400 and "no round" not in refused.text and "rounds 1 to 1" in refused.text
