@@ -72,7 +72,9 @@ def test_the_agent_fixes_rounds_and_the_person_reads_only_what_changed(repo: Git
 
         # Round 3: from this view, a comment on the fixed line and another request.
         comment_and_request_changes(page, "app.py", 5, "Drop the comment.", "One more thing.")
-        # (the comment reaches the waiting agent at once, the request a moment later: one call or two)
+        expect(heading.locator(".review-round")).to_have_text("Round 4")
+        # (the comment reaches the waiting agent at once, the request a moment later: one call or two; a call made
+        # after receiving the comment and before the request would end a round of its own)
         result = waiting.result(timeout=CALL_TIMEOUT_S)
         assert result.structured_content is not None
         items = result.structured_content["items"]
@@ -98,3 +100,4 @@ def test_the_agent_fixes_rounds_and_the_person_reads_only_what_changed(repo: Git
 
         page.get_by_role("button", name="Approve").click()
         assert text(waiting.result(timeout=CALL_TIMEOUT_S)) == "REVIEW APPROVED"
+        page.goto("about:blank")  # (before the agent's process, and its web server, exit)
