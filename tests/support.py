@@ -89,9 +89,11 @@ def init_repo(root: Path, files: Mapping[str, str | bytes] | None = None) -> Git
     return repo
 
 
-def app_client(reviews: Reviews, hub: Hub, allow_hosts: tuple[str, ...] = ()) -> TestClient:
-    """The web app of ``reviews`` through a TestClient, as if served at ``http://127.0.0.1:APP_PORT``."""
-    return TestClient(create_app(reviews, hub, "127.0.0.1", APP_PORT, allow_hosts),
+def app_client(reviews: Reviews, hub: Hub, allow_hosts: tuple[str, ...] = (),
+               agent_token: str | None = None) -> TestClient:
+    """The web app of ``reviews`` through a TestClient, as if served at ``http://127.0.0.1:APP_PORT`` (with the
+    agent API when given its ``agent_token``)."""
+    return TestClient(create_app(reviews, hub, "127.0.0.1", APP_PORT, allow_hosts, agent_token),
                       base_url=f"http://127.0.0.1:{APP_PORT}")
 
 

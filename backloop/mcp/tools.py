@@ -1,4 +1,6 @@
-"""The logic behind each MCP tool, as plain async functions over a Runtime (tested without MCP in between).
+"""Each MCP tool as a plain async function over a Runtime (tested without MCP in between), and the models of
+their structured results. What the tools do is review/agent.py's, which the HTTP API for agents without MCP
+shares; here it is only started, translated to these models and worded for MCP.
 
 Errors are raised as ToolFailure, a tool error whose message is meant for the agent (the SDK sends it as the
 call's error); a review's own failures are said as review/failure.py says them.
@@ -6,28 +8,26 @@ call's error); a review's own failures are said as review/failure.py says them.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Hashable
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
+import msgspec
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, ConfigDict, Field
 
-from backloop.review.entry import Entry
+from backloop.review import agent
 from backloop.review.failure import failure
 from backloop.review.service import ReviewService
 from backloop.review.session import Review, ReviewError
 from backloop.runtime import Runtime
 
-DEFAULT_WAIT_S = 50.0
-"""Below the 60 s that several agents allow a silent tool call; the agent simply calls again."""
-MAX_WAIT_S = 3600.0
-PROGRESS_EVERY_S = 15.0
-APPROVED = "REVIEW APPROVED"
+DEFAULT_WAIT_S = agent.DEFAULT_WAIT_S
+MAX_WAIT_S = agent.MAX_WAIT_S
+APPROVED = agent.APPROVED
 
-Progress = Callable[[float, str], Awaitable[None]]
+Progress = agent.Progress
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -121,8 +121,7 @@ async def _start_web(runtime: Runtime) -> None:
 
 
 def started_text(result: StartedReview) -> str:
-    return (f"Review started ({result.view}).\n\nURL: {result.url}\nreview_id: {result.review_id}\n\n"
-            "Next: give the URL to the user, then call await_comments(review_id=...) and wait for their feedback.")
+    return agent.started_text(agent.Started(result.review_id, result.url, result.view), agent.MCP)
 
 
 def _review(runtime: Runtime, review_id: str | None) -> Review:
@@ -144,86 +143,19 @@ async def await_comments(runtime: Runtime, *, review_id: str | None, timeout_sec
     review = _review(runtime, review_id)
     if runtime.port is None:
         await _start_web(runtime)  # after a restart the page needs its server back
-    budget = min(max(timeout_seconds if timeout_seconds is not None else DEFAULT_WAIT_S, 0.0), MAX_WAIT_S)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + budget
-    broker = runtime.reviews.broker
-    while True:
-        slice_s = min(PROGRESS_EVERY_S, max(deadline - loop.time(), 0.0))
-        entries = await broker.wait(review.id, slice_s, lambda: review.state == "approved")
-        if entries:
-            result = AwaitResult(review_id=review.id, items=[_item(review, e) for e in entries])
-            broker.mark_delivered(entries, handle)  # no await between this and handing the result back
-            return result
-        if review.state == "approved":
-            return AwaitResult(review_id=review.id, approved=True)
-        if loop.time() >= deadline:
-            return AwaitResult(review_id=review.id, timed_out=True)
-        if progress is not None:
-            await progress(budget - (deadline - loop.time()), "waiting for the reviewer's comments")
-
-
-def _item(review: Review, e: Entry) -> Item:
-    if e.kind == "edit":
-        return Item(type="edit", review_id=review.id, path=e.path, diff=e.body)
-    thread_id = (e.parent_id if e.kind == "reply" else e.id) or e.id
-    root = review.comments.get(thread_id)
-    if root is None:
-        return Item(type=e.kind, review_id=review.id, comment_id=thread_id, body=e.body)
-    thread = [ThreadMessage(author=root.author, body=root.body)]
-    thread += [ThreadMessage(author=r.author, body=r.body) for r in root.replies]
-    return Item(type=e.kind, review_id=review.id, comment_id=thread_id, path=root.path, line=root.line,
-                end_line=root.end_line, side=root.side if root.path else None, quoted=root.quoted, body=e.body,
-                thread=thread)
+    result = await agent.await_items(runtime.reviews, review, timeout_seconds, progress=progress, handle=handle)
+    return AwaitResult.model_validate(msgspec.to_builtins(result))
 
 
 def await_text(result: AwaitResult) -> str:
-    if result.approved:
-        return APPROVED
-    if result.timed_out:
-        return (f"No comments yet on review {result.review_id} — the reviewer is still looking. "
-                "Call await_comments again to keep waiting.")
-    parts = [f"{len(result.items)} new item(s) from the reviewer on review {result.review_id}, oldest first:"]
-    for item in result.items:
-        parts.append(_item_text(item))
-    parts.append("Address each one. Then call resolve_comment(comment_id, reply=...) for each comment you fixed "
-                 "(or reply_comment to ask back), and call await_comments again.")
-    return "\n\n".join(parts)
-
-
-def _item_text(item: Item) -> str:
-    if item.type == "edit":
-        return (f"[edit] The reviewer edited {item.path} directly in the page. Re-read the file before changing "
-                f"it; do not overwrite their edit.\n```diff\n{item.diff}```")
-    where = "the whole review"
-    if item.path:
-        where = item.path
-        if item.line is not None:
-            span = f"line {item.line}" if item.end_line is None else f"lines {item.line}-{item.end_line}"
-            where += f", {span}" + (" (old side: code before the change)" if item.side == "old" else "")
-        else:
-            where += " (whole file)"
-    label = {"comment": "comment", "reply": "reply in thread", "request_changes": "changes requested"}[item.type]
-    text = f"[{label} {item.comment_id}] on {where}"
-    if item.quoted:
-        first = item.line or 1
-        text += "\n```\n" + "\n".join(f"{first + i:>5} | {q}" for i, q in enumerate(item.quoted)) + "\n```"
-    if item.type == "reply" and len(item.thread) > 1:
-        text += "\nThread so far:\n" + "\n".join(f"  {m.author}: {m.body}" for m in item.thread[:-1])
-    return text + f"\n{item.body}"
+    return agent.await_text(msgspec.convert(result.model_dump(), agent.Awaited), agent.MCP)
 
 
 @_as_tool_failure
 async def resolve_comment(runtime: Runtime, *, comment_id: str, reply: str | None) -> ResolvedComment:
-    service = ReviewService(runtime.reviews)
-    review = service.review_of_comment(comment_id)
-    comment = await service.resolve(review.id, comment_id, reply=reply, author="agent")
-    return ResolvedComment(review_id=review.id, comment_id=comment.id, state=comment.state)
+    return ResolvedComment.model_validate(msgspec.to_builtins(await agent.resolve(runtime.reviews, comment_id, reply)))
 
 
 @_as_tool_failure
 async def reply_comment(runtime: Runtime, *, comment_id: str, message: str) -> Replied:
-    service = ReviewService(runtime.reviews)
-    review = service.review_of_comment(comment_id)
-    reply_id = await service.reply(review.id, comment_id, message, author="agent")
-    return Replied(review_id=review.id, comment_id=comment_id, reply_id=reply_id)
+    return Replied.model_validate(msgspec.to_builtins(await agent.reply(runtime.reviews, comment_id, message)))

@@ -37,9 +37,11 @@ class ReviewService:
     # ---- starting -------------------------------------------------------------------------------------------
 
     async def start(self, repo_path: Path, *, since: str | None = None, commit: str | None = None,
-                    range: str | None = None, title: str | None = None, reuse_open: bool = False) -> Review:
+                    range: str | None = None, title: str | None = None, reuse_open: bool = False,
+                    port: int | None = None) -> Review:
         """A new review of the repository at (or above) ``repo_path``; with ``reuse_open``, a stored open review of
-        the same view instead, when there is one."""
+        the same view instead, when there is one. ``port``: the web server's, when it already runs (stored with
+        the new review, for whoever looks for its address in the state)."""
         spec = _starting_view(since, commit, range)
         repo = await Repo.open(repo_path)
         await resolve(repo, spec)
@@ -48,7 +50,7 @@ class ReviewService:
             same = next((r for r in restored if r.view == spec and r.state == "open"), None)
             if same is not None:
                 return same
-        return await _finish(self.reviews.create(repo, spec, title))
+        return await _finish(self.reviews.create(repo, spec, title, port))
 
     # ---- the person, in a view of the review ------------------------------------------------------------------
 

@@ -92,10 +92,11 @@ class Reviews:
 
     # ---- reviews -----------------------------------------------------------------------------------------
 
-    async def create(self, repo: Repo, view: ViewSpec, title: str | None = None) -> Review:
+    async def create(self, repo: Repo, view: ViewSpec, title: str | None = None, port: int | None = None) -> Review:
+        """A new review; ``port``: the web server that serves it, when already known (a start over its HTTP API)."""
         review = Review(id=new_id(), repo=repo, view=view, title=title or f"{repo.root.name}: {view.describe()}")
         await self.store.add_review(ReviewRow(review.id, str(repo.root), msgspec.json.encode(view).decode(),
-                                              review.title, review.state, None))
+                                              review.title, review.state, port))
         self.by_id[review.id] = review
         return review
 

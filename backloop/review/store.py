@@ -229,6 +229,15 @@ class Store:
             f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE review_id = ? AND delivered = 0 AND author = 'person' "
             f"AND kind IN ({marks}) ORDER BY seq", (review_id, *AGENT_KINDS))])
 
+    async def review_of_entry(self, entry_id: str) -> str | None:
+        """The id of the review ``entry_id`` belongs to (None if there is no such entry)."""
+
+        def q(db: sqlite3.Connection) -> str | None:
+            row = db.execute("SELECT review_id FROM entries WHERE id = ?", (entry_id,)).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._call(q)
+
     async def mark_delivered(self, ids: list[str], delivered: bool = True) -> None:
         await self._call(lambda db: db.executemany("UPDATE entries SET delivered = ? WHERE id = ?",
                                                    [(int(delivered), i) for i in ids]))

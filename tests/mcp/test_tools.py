@@ -15,6 +15,7 @@ from mcp.types import CallToolResult, TextContent
 from backloop.config import Settings
 from backloop.mcp import tools
 from backloop.mcp.server import build_server
+from backloop.review import agent
 from backloop.review.session import ReviewEvent
 from backloop.runtime import Runtime
 from tests.conftest import MakeRepo
@@ -161,12 +162,16 @@ async def test_comment_round_trip(harness: Harness) -> None:
 
     resolved = await harness.call("resolve_comment", {"comment_id": first.id, "reply": "Fixed: returns 3"})
     assert not resolved.is_error
+    assert text(resolved) == agent.resolved_text(agent.Resolved(review_id, first.id, "resolved"))
     thread = reviews.get(review_id).comments[first.id]  # type: ignore[union-attr]
     assert thread.state == "resolved"
     assert [(r.author, r.body) for r in thread.replies] == [("agent", "Fixed: returns 3")]
 
     asked = await harness.call("reply_comment", {"comment_id": second.id, "message": "Which nit?"})
     assert not asked.is_error
+    assert asked.structured_content is not None  # (worded as backloop review words it, with the tool's name)
+    assert text(asked) == agent.replied_text(agent.Replied(review_id, second.id, asked.structured_content["reply_id"]),
+                                             agent.MCP)
     await reviews.reply(review_id, "r1", second.id, "The title")
     answer = await harness.call("await_comments", {"review_id": review_id, "timeout_seconds": 5})
     assert "The title" in text(answer) and "Which nit?" in text(answer)  # the thread comes along
@@ -211,7 +216,7 @@ async def test_cancelled_await_loses_nothing(harness: Harness) -> None:
 
 
 async def test_progress_is_reported_while_waiting(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tools, "PROGRESS_EVERY_S", 0.05)
+    monkeypatch.setattr(agent, "PROGRESS_EVERY_S", 0.05)
     review_id = await harness.start()
     seen: list[float] = []
 
