@@ -157,14 +157,14 @@ def run_await(args: argparse.Namespace) -> int:
 def run_resolve(args: argparse.Namespace) -> int:
     server = comment_served(default_state_dir(), args.comment_id)
     answer = server.call(f"/comments/{quote(args.comment_id, safe='')}/resolve", {"reply": args.reply})
-    _print(args, agent.resolved_text(msgspec.convert(answer, agent.Resolved)), answer)
+    _print(args, agent.resolved_text(msgspec.convert(answer, agent.ResolvedThread)), answer)
     return DONE
 
 
 def run_reply(args: argparse.Namespace) -> int:
     server = comment_served(default_state_dir(), args.comment_id)
     answer = server.call(f"/comments/{quote(args.comment_id, safe='')}/reply", {"message": args.message})
-    _print(args, agent.replied_text(msgspec.convert(answer, agent.Replied), agent.CLI), answer)
+    _print(args, agent.replied_text(msgspec.convert(answer, agent.RepliedThread), agent.CLI), answer)
     return DONE
 
 

@@ -52,7 +52,7 @@ Change = SendState | SendThread | SendNotice | SendFile | SendRemoved
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class SnapshotPlan:
     files: list[FileDiff]
     """Every file in path order; those past the budget as ``loading`` stubs, whose hunks follow as changes."""
     notice: ViewNotice | None
@@ -94,7 +94,7 @@ class ClientDelta:
 
     # ---- deciding --------------------------------------------------------------------------------------------
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self) -> SnapshotPlan:
         """Everything the view shows now, within the snapshot budget; what was marked before is in it."""
         notice = self._take_notice()
         files = [fd for fd in (self._wire(p) for p in sorted(self.view.files)) if fd is not None]
@@ -111,7 +111,7 @@ class ClientDelta:
                 budget = 0
             else:
                 budget -= lines
-        return Snapshot(files, notice)
+        return SnapshotPlan(files, notice)
 
     @property
     def owes_stubs_now(self) -> bool:

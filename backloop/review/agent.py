@@ -28,13 +28,13 @@ APPROVED = "REVIEW APPROVED"
 Progress = Callable[[float, str], Awaitable[None]]
 
 
-class ThreadMessage(msgspec.Struct):
+class ThreadPost(msgspec.Struct):
     author: str
     """'person' or 'agent'"""
     body: str
 
 
-class Item(msgspec.Struct, kw_only=True):
+class HandedItem(msgspec.Struct, kw_only=True):
     """One thing the person said or did: a comment, a reply in a thread, a "request changes" summary, an edit."""
 
     type: str
@@ -46,7 +46,7 @@ class Item(msgspec.Struct, kw_only=True):
     side: str | None = None
     quoted: list[str] = msgspec.field(default_factory=list)
     body: str = ""
-    thread: list[ThreadMessage] = msgspec.field(default_factory=list)
+    thread: list[ThreadPost] = msgspec.field(default_factory=list)
     diff: str | None = None
 
 
@@ -54,7 +54,7 @@ class Awaited(msgspec.Struct, kw_only=True):
     review_id: str
     approved: bool = False
     timed_out: bool = False
-    items: list[Item] = msgspec.field(default_factory=list)
+    items: list[HandedItem] = msgspec.field(default_factory=list)
 
 
 class Started(msgspec.Struct):
@@ -63,13 +63,13 @@ class Started(msgspec.Struct):
     view: str
 
 
-class Resolved(msgspec.Struct):
+class ResolvedThread(msgspec.Struct):
     review_id: str
     comment_id: str
     state: str
 
 
-class Replied(msgspec.Struct):
+class RepliedThread(msgspec.Struct):
     review_id: str
     comment_id: str
     reply_id: str
@@ -121,32 +121,32 @@ async def await_items(reviews: Reviews, review: Review, timeout_s: float | None,
             await progress(budget - (deadline - loop.time()), "waiting for the reviewer's comments")
 
 
-def _item(review: Review, e: Entry) -> Item:
+def _item(review: Review, e: Entry) -> HandedItem:
     if e.kind == "edit":
-        return Item(type="edit", review_id=review.id, path=e.path, diff=e.body)
+        return HandedItem(type="edit", review_id=review.id, path=e.path, diff=e.body)
     thread_id = (e.parent_id if e.kind == "reply" else e.id) or e.id
     root = review.comments.get(thread_id)
     if root is None:
-        return Item(type=e.kind, review_id=review.id, comment_id=thread_id, body=e.body)
-    thread = [ThreadMessage(author=root.author, body=root.body)]
-    thread += [ThreadMessage(author=r.author, body=r.body) for r in root.replies]
-    return Item(type=e.kind, review_id=review.id, comment_id=thread_id, path=root.path, line=root.line,
+        return HandedItem(type=e.kind, review_id=review.id, comment_id=thread_id, body=e.body)
+    thread = [ThreadPost(author=root.author, body=root.body)]
+    thread += [ThreadPost(author=r.author, body=r.body) for r in root.replies]
+    return HandedItem(type=e.kind, review_id=review.id, comment_id=thread_id, path=root.path, line=root.line,
                 end_line=root.end_line, side=root.side if root.path else None, quoted=root.quoted, body=e.body,
                 thread=thread)
 
 
-async def resolve(reviews: Reviews, comment_id: str, reply: str | None) -> Resolved:
+async def resolve(reviews: Reviews, comment_id: str, reply: str | None) -> ResolvedThread:
     service = ReviewService(reviews)
     review = service.review_of_comment(comment_id)
     comment = await service.resolve(review.id, comment_id, reply=reply, author="agent")
-    return Resolved(review_id=review.id, comment_id=comment.id, state=comment.state)
+    return ResolvedThread(review_id=review.id, comment_id=comment.id, state=comment.state)
 
 
-async def reply(reviews: Reviews, comment_id: str, message: str) -> Replied:
+async def reply(reviews: Reviews, comment_id: str, message: str) -> RepliedThread:
     service = ReviewService(reviews)
     review = service.review_of_comment(comment_id)
     reply_id = await service.reply(review.id, comment_id, message, author="agent")
-    return Replied(review_id=review.id, comment_id=comment_id, reply_id=reply_id)
+    return RepliedThread(review_id=review.id, comment_id=comment_id, reply_id=reply_id)
 
 
 # ---- what the agent is told -------------------------------------------------------------------------------------
@@ -173,15 +173,15 @@ def await_text(result: Awaited, front: Front) -> str:
     return "\n\n".join(parts)
 
 
-def resolved_text(result: Resolved) -> str:
+def resolved_text(result: ResolvedThread) -> str:
     return f"Comment {result.comment_id} resolved."
 
 
-def replied_text(result: Replied, front: Front) -> str:
+def replied_text(result: RepliedThread, front: Front) -> str:
     return f"Reply posted in the thread of {result.comment_id}; their answer will arrive via {front.answers}."
 
 
-def _item_text(item: Item) -> str:
+def _item_text(item: HandedItem) -> str:
     if item.type == "edit":
         return (f"[edit] The reviewer edited {item.path} directly in the page. Re-read the file before changing "
                 f"it; do not overwrite their edit.\n```diff\n{item.diff}```")

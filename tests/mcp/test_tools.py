@@ -162,7 +162,7 @@ async def test_comment_round_trip(harness: Harness) -> None:
 
     resolved = await harness.call("resolve_comment", {"comment_id": first.id, "reply": "Fixed: returns 3"})
     assert not resolved.is_error
-    assert text(resolved) == agent.resolved_text(agent.Resolved(review_id, first.id, "resolved"))
+    assert text(resolved) == agent.resolved_text(agent.ResolvedThread(review_id, first.id, "resolved"))
     thread = reviews.get(review_id).comments[first.id]  # type: ignore[union-attr]
     assert thread.state == "resolved"
     assert [(r.author, r.body) for r in thread.replies] == [("agent", "Fixed: returns 3")]
@@ -170,8 +170,8 @@ async def test_comment_round_trip(harness: Harness) -> None:
     asked = await harness.call("reply_comment", {"comment_id": second.id, "message": "Which nit?"})
     assert not asked.is_error
     assert asked.structured_content is not None  # (worded as backloop review words it, with the tool's name)
-    assert text(asked) == agent.replied_text(agent.Replied(review_id, second.id, asked.structured_content["reply_id"]),
-                                             agent.MCP)
+    replied = agent.RepliedThread(review_id, second.id, asked.structured_content["reply_id"])
+    assert text(asked) == agent.replied_text(replied, agent.MCP)
     await reviews.reply(review_id, "r1", second.id, "The title")
     answer = await harness.call("await_comments", {"review_id": review_id, "timeout_seconds": 5})
     assert "The title" in text(answer) and "Which nit?" in text(answer)  # the thread comes along
