@@ -13,6 +13,8 @@ CommentKind = Literal["comment", "request_changes"]
 CommentState = Literal["open", "resolved"]
 AgentState = Literal["idle", "waiting", "working"]
 ReviewState = Literal["open", "approved", "changes_requested"]
+Verdict = Literal["comment", "request_changes", "approve"]
+"""What a submitted review says as a whole."""
 
 
 class Reply(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -43,3 +45,14 @@ class Comment(msgspec.Struct, frozen=True, omit_defaults=True):
     outdated: bool = False
     """The commented lines are no longer in the file; the comment stays with its last known position."""
     replies: list[Reply] = msgspec.field(default_factory=list)
+    pending: bool = False
+    """Part of a review the person has started and not submitted yet: only they see it, the agent does not."""
+
+
+class ViewedFile(msgspec.Struct, frozen=True):
+    """Whether the person marked a file of the review viewed, and whether it changed since they did."""
+
+    path: str
+    viewed: bool
+    changed: bool
+    """The file's diff changed after it was marked viewed (which it no longer is)."""

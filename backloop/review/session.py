@@ -20,13 +20,16 @@ from backloop.git.repo import GitError, Repo
 from backloop.review.broker import Broker
 from backloop.review.edit import EditConflict, EditRefused, content_hash, read_for_edit, write_edit
 from backloop.review.entry import Entry, new_id, threads, to_comment, to_reply
-from backloop.review.model import AgentState, Author, Comment, ReviewState, Side
+from backloop.review.model import AgentState, Author, Comment, ReviewState, Side, Verdict
 from backloop.review.store import ReviewRow, Store, StoreError
+from backloop.review.viewed import Viewed
 from backloop.viewspec import ViewSpec
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 65_536
+VERDICT_STATES: dict[Verdict, ReviewState] = {"request_changes": "changes_requested", "approve": "approved"}
+"""The review's state after a submitted review with this verdict (a plain comment leaves it as it is)."""
 
 
 class ReviewError(Exception):
@@ -64,6 +67,7 @@ class Reviews:
         self.store = store
         self.broker = Broker(store, self._agent_waiters)
         self.by_id: dict[str, Review] = {}
+        self.viewed = Viewed(store, lambda review_id: r.view.diff_key() if (r := self.by_id.get(review_id)) else None)
         self._listeners: list[Listener] = []
 
     def listen(self, listener: Listener) -> None:
@@ -96,6 +100,7 @@ class Reviews:
             view = msgspec.json.decode(row.view.encode(), type=ViewSpec)
             review = Review(id=row.id, repo=repo, view=view, title=row.title, state=row.state)  # type: ignore[arg-type]
             review.comments = {c.id: c for c in threads(await self.store.entries(row.id))}
+            await self.viewed.load(row.id)
             self.by_id[row.id] = review
             restored.append(review)
         return restored
@@ -116,14 +121,16 @@ class Reviews:
 
     async def comment(self, review_id: str, client_id: str | None, *, body: str, path: str | None,
                       side: Side = "new", line: int | None = None, end_line: int | None = None,
-                      quoted: list[str] | None = None, author: Author = "person") -> Comment:
+                      quoted: list[str] | None = None, author: Author = "person", pending: bool = False) -> Comment:
+        """``pending``: part of the person's review, held until they submit it."""
         review = self.require(review_id)
         _check_body(body, allow_empty=False)
         if line is not None and (line < 1 or (end_line is not None and end_line < line)):
             raise ReviewError("invalid_message", "line must be ≥ 1 and end_line ≥ line")
         entry = await self.store.add_entry(Entry.comment(
             review_id, body, author=author, path=path, side=side, line=line,
-            end_line=end_line if end_line != line else None, quoted=quoted or []), client_id)
+            end_line=end_line if end_line != line else None, quoted=quoted or [],
+            pending=pending and author == "person"), client_id)
         return self._thread_changed(review, entry)
 
     async def reply(self, review_id: str, client_id: str | None, comment_id: str, body: str,
@@ -131,8 +138,7 @@ class Reviews:
         """Add a reply to a thread; returns the reply's id."""
         review = self.require(review_id)
         _check_body(body, allow_empty=False)
-        if comment_id not in review.comments:
-            raise ReviewError("unknown_comment", f"no comment with id {comment_id!r} in review {review_id}")
+        _check_thread(review, comment_id, author)
         entry = await self.store.add_entry(Entry.reply(review_id, comment_id, body, author=author), client_id)
         self._thread_changed(review, entry)
         return entry.id
@@ -160,11 +166,62 @@ class Reviews:
         self._state_changed(review, "approved")
         return entry.id
 
+    # ---- the person's pending review --------------------------------------------------------------------
+
+    async def change_pending(self, review_id: str, client_id: str, comment_id: str, body: str | None) -> None:
+        """Edit (``body``) or delete (None) a comment of the person's pending review."""
+        review = self.require(review_id)
+        if body is not None:
+            _check_body(body, allow_empty=False)
+        result = await self.store.change_pending(review_id, client_id, comment_id, body)
+        if result == "unknown":
+            raise ReviewError("unknown_comment", f"no comment with id {comment_id!r} in review {review_id}")
+        if result == "not_pending":
+            raise ReviewError("not_pending", "only comments of a review not submitted yet can be edited or deleted")
+        comment = review.comments.get(comment_id)
+        if comment is None or not comment.pending:
+            return  # (a resent message: done the first time)
+        if body is None:
+            del review.comments[comment_id]
+        else:
+            review.comments[comment_id] = msgspec.structs.replace(comment, body=body)
+        self._announce(review_id, [comment_id])
+
+    async def submit_review(self, review_id: str, client_id: str, body: str, verdict: Verdict) -> tuple[str, bool]:
+        """Hand the person's pending comments and the summary ``body`` to the agent as one batch, the review's
+        state set by ``verdict``; returns the submission's id and whether it is new (not a resent message)."""
+        review = self.require(review_id)
+        seen = await self.store.seen_client_id(review_id, client_id, "submit")
+        if seen is not None:
+            return seen, False
+        _check_body(body)
+        if verdict != "approve" and not body.strip() and not any(c.pending for c in review.comments.values()):
+            raise ReviewError("invalid_message", "nothing to submit: no pending comments and no summary")
+        now = time.time()
+        summary: list[Entry] = []
+        if body.strip():
+            summary.append(Entry.request_changes(review_id, body) if verdict == "request_changes"
+                           else Entry.comment(review_id, body, created=now))
+        state = VERDICT_STATES.get(verdict)
+        marker, batch = await self.store.submit(Entry.submission(review_id, verdict, created=now), client_id,
+                                                 also=summary, review_state=state)
+        if batch is None:
+            return marker.id, False
+        for entry in batch:
+            comment = review.comments.get(entry.id)
+            review.comments[entry.id] = to_comment(entry, []) if comment is None else \
+                msgspec.structs.replace(comment, pending=False)
+        # All at once and before any await: a waiting agent gets the whole batch as one result.
+        self.broker.notify(review_id, batch)
+        self._announce(review_id, [e.id for e in batch])
+        if state is not None:
+            self._state_changed(review, state)
+        return marker.id, True
+
     async def resolve(self, review_id: str, comment_id: str, reply: str | None = None,
                       author: Author = "agent", client_id: str | None = None) -> Comment:
         review = self.require(review_id)
-        if comment_id not in review.comments:
-            raise ReviewError("unknown_comment", f"no comment with id {comment_id!r} in review {review_id}")
+        _check_thread(review, comment_id, author)
         if reply:
             # The reply and the resolution are one transaction: a failed write leaves neither.
             _check_body(reply, allow_empty=False)
@@ -178,8 +235,10 @@ class Reviews:
         return review.comments[comment_id]
 
     def review_of_comment(self, comment_id: str) -> Review:
+        """The review of a thread the agent may see (not a comment of a review the person has not submitted)."""
         for review in self.by_id.values():
-            if comment_id in review.comments:
+            comment = review.comments.get(comment_id)
+            if comment is not None and not comment.pending:
                 return review
         raise ReviewError("unknown_comment", f"no comment with id {comment_id!r}")
 
@@ -275,6 +334,16 @@ def _undo_edit(root: Path, path: str, old_text: str, content: str) -> None:
         write_edit(root, path, content_hash(content.encode("utf-8")), old_text)
     except (EditRefused, OSError) as exc:
         log.warning("could not undo the unrecorded edit of %s: %s", path, exc)
+
+
+def _check_thread(review: Review, comment_id: str, author: Author) -> None:
+    """A thread one can answer or resolve: one of the review, and not pending (which the agent must not see)."""
+    comment = review.comments.get(comment_id)
+    if comment is None or (comment.pending and author == "agent"):
+        raise ReviewError("unknown_comment", f"no comment with id {comment_id!r} in review {review.id}")
+    if comment.pending:
+        raise ReviewError("pending_comment", "this comment is part of a review not submitted yet: edit it, or "
+                                             "submit the review and then reply")
 
 
 def _check_body(body: str, allow_empty: bool = True) -> None:
