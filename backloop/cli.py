@@ -15,7 +15,8 @@ from typing import NoReturn
 
 from backloop import agents
 from backloop.config import LOOPBACK_HOSTS, Settings, default_state_dir, host_name
-from backloop.git.repo import GitError, Repo
+from backloop.git.process import GitError
+from backloop.git.repo import Repo
 from backloop.review.failure import failure
 from backloop.review.listing import StoredReview, served, stored_reviews
 from backloop.review.service import ReviewService

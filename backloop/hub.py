@@ -28,7 +28,7 @@ from backloop.protocol import (
     ViewedChanged,
     encode,
 )
-from backloop.review.session import Review, Reviews
+from backloop.review.session import Review, ReviewEvent, Reviews, ThreadChanged
 from backloop.review.viewed import Viewed
 from backloop.viewspec import ViewSpec
 
@@ -53,9 +53,10 @@ class Subscriber:
         self.delta.on_view(event)
         self.wake.set()
 
-    def on_review(self, comment_ids: list[str], state: bool) -> None:
-        self.delta.on_threads(comment_ids)
-        if state:
+    def on_review(self, event: ReviewEvent) -> None:
+        if isinstance(event, ThreadChanged):
+            self.delta.on_thread(event.comment_id)
+        else:
             self.delta.on_state()
         self.wake.set()
 
@@ -124,9 +125,9 @@ class Hub:
         reviews.listen(self._review_changed)
         reviews.viewed.listen(self._viewed_changed)
 
-    def _review_changed(self, review_id: str, comment_ids: list[str], state: bool) -> None:
-        for sub in self._subscribers.get(review_id, ()):
-            sub.on_review(comment_ids, state)
+    def _review_changed(self, event: ReviewEvent) -> None:
+        for sub in self._subscribers.get(event.review_id, ()):
+            sub.on_review(event)
 
     def _viewed_changed(self, review_id: str, paths: list[str]) -> None:
         for sub in self._subscribers.get(review_id, ()):

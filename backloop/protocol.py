@@ -158,6 +158,8 @@ class Ping(msgspec.Struct, tag="ping", frozen=True, forbid_unknown_fields=True):
     nonce: str = ""
 
 
+MAX_SUGGESTIONS = 200
+"""Suggestions applied by one message, at most."""
 MAX_LINE = 2**31 - 1
 LineNumber = Annotated[int, msgspec.Meta(ge=1, le=MAX_LINE)]
 """A line a comment is on. Bounded here because it is stored: a number beyond SQLite's 64-bit integers made the
@@ -239,6 +241,15 @@ class EditMsg(msgspec.Struct, tag="edit", frozen=True, forbid_unknown_fields=Tru
     content: str
 
 
+class ApplySuggestionsMsg(msgspec.Struct, tag="apply_suggestions", frozen=True, forbid_unknown_fields=True):
+    """Apply the suggested changes (```suggestion blocks) of these comments or replies to the work tree (live
+    views). Each replaces the lines its thread is about, found again if they moved; one whose lines changed is
+    refused with ``suggestion_refused`` and nothing is written. Answered by ``ack`` (the first recorded edit)."""
+
+    client_id: str
+    ids: Annotated[list[str], msgspec.Meta(min_length=1, max_length=MAX_SUGGESTIONS)]
+
+
 class ApproveMsg(msgspec.Struct, tag="approve", frozen=True, forbid_unknown_fields=True):
     client_id: str
     body: str = ""
@@ -250,7 +261,8 @@ class RequestChangesMsg(msgspec.Struct, tag="request_changes", frozen=True, forb
 
 
 ClientMessage = (Expand | LoadFile | Ping | CommentMsg | ReplyMsg | ResolveMsg | OpenFile | EditMsg | ApproveMsg
-                 | RequestChangesMsg | EditCommentMsg | DeleteCommentMsg | SubmitReviewMsg | SetViewedMsg)
+                 | RequestChangesMsg | ApplySuggestionsMsg | EditCommentMsg | DeleteCommentMsg | SubmitReviewMsg
+                 | SetViewedMsg)
 
 MAX_EXPAND_LINES = 5_000
 

@@ -27,9 +27,9 @@ _frozen = False
 
 def _freeze_startup_heap() -> None:
     """Everything allocated until the web server is up (modules, classes, the app: most of the heap) lives as long
-    as the process: keep it out of the garbage collector's full collections, which otherwise rescanned it all and
-    stopped the event loop for 100-400 ms, several times a minute under a steady load (seen in benchmarks/soak.py).
-    Once per process."""
+    as the process: keep it out of the garbage collector's full collections, which would rescan it all and stop the
+    event loop for 100-400 ms, several times a minute under a steady load (``benchmarks/soak.py --stalls`` shows
+    them). Once per process."""
     global _frozen
     if not _frozen:
         _frozen = True
@@ -62,8 +62,8 @@ class Runtime:
         """Start the web server if it is not running; returns its port.
 
         The start runs in a task of its own, which a cancelled caller (an ``await_comments`` cancelled while the
-        server starts) does not abandon halfway: the next call waits for that same start. (Before, it bound a
-        second server, and the first one was never stopped.)"""
+        server starts) does not abandon halfway: the next call waits for that same start, rather than binding a
+        second server."""
         if self.port is not None:
             return self.port
         starting = self._starting

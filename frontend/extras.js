@@ -1,5 +1,5 @@
 // The parts of the review page its first paint does not need: comment threads (with Markdown), comment forms,
-// the editor and the verdict buttons. app.js imports this right after the first files are painted:
+// the editor and the verdict buttons. extras-loader.js imports this right after the first files are painted:
 // every module is one more request to the local server before the page can show a file.
 import { Threads } from "./render/threads.js";
 import { CommentForms, formState } from "./render/comment-form.js";
@@ -15,7 +15,7 @@ import { Verdict } from "./render/verdict.js";
  * @typedef {import("./render/files.js").FileList} FileList
  * @typedef {import("./render/selection.js").LineSelection} LineSelection
  *
- * @typedef {object} Page what app.js built already
+ * @typedef {object} Page what app.js built already (handed over by extras-loader.js)
  * @property {Store} store
  * @property {FileList} files
  * @property {Transport} transport

@@ -33,6 +33,7 @@ export const CLIENT = Object.freeze({
   EDIT: "edit",
   APPROVE: "approve",
   REQUEST_CHANGES: "request_changes",
+  APPLY_SUGGESTIONS: "apply_suggestions",
   EDIT_COMMENT: "edit_comment",
   DELETE_COMMENT: "delete_comment",
   SUBMIT_REVIEW: "submit_review",
@@ -69,7 +70,7 @@ export const FATAL_CLOSE_CODES = Object.freeze([CLOSE.UNKNOWN_REVIEW, CLOSE.FORB
  * @typedef {{id: string, body: string, created_at: number, kind?: "comment"|"request_changes",
  *   path?: string|null, side?: "old"|"new", line?: number|null, end_line?: number|null, quoted?: string[],
  *   author?: "person"|"agent", state?: "open"|"resolved", outdated?: boolean, replies?: Reply[],
- *   pending?: boolean}} Comment
+ *   applied?: string[], pending?: boolean}} Comment
  * @typedef {{path: string, viewed: boolean, changed: boolean}} ViewedFile
  * @typedef {"comment"|"request_changes"|"approve"} Verdict
  * @typedef {{text: string, html: string}} ContextLine
@@ -98,6 +99,7 @@ export const FATAL_CLOSE_CODES = Object.freeze([CLOSE.UNKNOWN_REVIEW, CLOSE.FORB
  *   | {type: "edit", client_id: string, path: string, base_hash: string, content: string}
  *   | {type: "approve", client_id: string, body?: string}
  *   | {type: "request_changes", client_id: string, body: string}
+ *   | {type: "apply_suggestions", client_id: string, ids: string[]}
  *   | {type: "edit_comment", client_id: string, comment_id: string, body: string}
  *   | {type: "delete_comment", client_id: string, comment_id: string}
  *   | {type: "submit_review", client_id: string, body?: string, verdict?: Verdict}

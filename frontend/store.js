@@ -2,7 +2,8 @@
 // state, and per-file presentation state (collapsed, expanded context) lives here so a re-render keeps it.
 import { SERVER, CLIENT } from "./protocol.js";
 import { CommentIndex } from "./comments.js";
-import { Expansions, contentKey } from "./expansions.js";
+import { Expansions } from "./expansions.js";
+import { DiffFiles } from "./diff-files.js";
 
 /**
  * @typedef {import("./protocol.js").FileDiff} FileDiff
@@ -29,22 +30,6 @@ import { Expansions, contentKey } from "./expansions.js";
  *   | {type: "layout"} | {type: "ui", path: string} | {type: "comments", paths: Array<string|null>}} Change
  */
 
-/**
- * Insert `path` into the sorted list `order` (by code unit order, as git sorts paths).
- * @param {string[]} order
- * @param {string} path
- */
-function insertSorted(order, path) {
-  let lo = 0;
-  let hi = order.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (order[mid] < path) lo = mid + 1;
-    else hi = mid;
-  }
-  order.splice(lo, 0, path);
-}
-
 export class Store extends EventTarget {
   /** @param {ViewOptions} view */
   constructor(view) {
@@ -54,15 +39,10 @@ export class Store extends EventTarget {
     this.protocol = 0;
     /** @type {ConnectionState} */
     this.connection = "closed";
-    /** @type {Map<string, FileDiff>} */
-    this.files = new Map();
-    /** @type {string[]} */
-    this.order = [];
+    this.diff = new DiffFiles();
     /** @type {boolean} a snapshot has arrived at least once */
     this.loaded = false;
     this.view = { ...view };
-    /** @type {Map<string, FileUI>} */
-    this.ui = new Map();
     /** @type {{level: "warning"|"error", message: string}|null} */
     this.notice = null;
     /** @type {{code: string, message: string}|null} */
@@ -82,26 +62,27 @@ export class Store extends EventTarget {
     return { files: this.files.size, additions, deletions };
   }
 
+  /** @returns {Map<string, FileDiff>} the files of the diff by path */
+  get files() {
+    return this.diff.files;
+  }
+
+  /** @returns {string[]} their paths in git's order */
+  get order() {
+    return this.diff.order;
+  }
+
+  /** @returns {Map<string, FileUI>} their presentation state */
+  get ui() {
+    return this.diff.ui;
+  }
+
   /**
    * @param {string} path
    * @returns {FileUI}
    */
   fileUI(path) {
-    let ui = this.ui.get(path);
-    if (!ui) {
-      const file = this.files.get(path);
-      ui = {
-        collapsed: false,
-        expanded: new Map(),
-        eofAt: null,
-        contentKey: file ? contentKey(file) : "",
-        loadRequested: false,
-        loadError: null,
-        expandError: null,
-      };
-      this.ui.set(path, ui);
-    }
-    return ui;
+    return this.diff.fileUI(path);
   }
 
   /**
@@ -127,24 +108,17 @@ export class Store extends EventTarget {
         this.review = message.review;
         return [{ type: "review" }];
       case SERVER.SNAPSHOT:
-        return [this.replaceAll(message.files), { type: "comments", paths: this.comments.replace(message.comments ?? []) }];
+        this.loaded = true;
+        return [
+          { type: "files", ...this.diff.replace(message.files) },
+          { type: "comments", paths: this.comments.replace(message.comments ?? []) },
+        ];
       case SERVER.COMMENT:
         return [{ type: "comments", paths: this.comments.set(message.comment) }];
-      case SERVER.FILE: {
-        const added = !this.files.has(message.file.path);
-        if (!added && !this.setFile(message.file)) return [];
-        if (added) {
-          this.setFile(message.file);
-          insertSorted(this.order, message.file.path);
-        }
-        return [{ type: "file", path: message.file.path, added }];
-      }
+      case SERVER.FILE:
+        return [{ type: "file", path: message.file.path, added: this.diff.set(message.file) }];
       case SERVER.FILE_REMOVED:
-        if (!this.files.has(message.path)) return [];
-        this.files.delete(message.path);
-        this.ui.delete(message.path);
-        this.order = this.order.filter((path) => path !== message.path);
-        return [{ type: "removed", path: message.path }];
+        return this.diff.remove(message.path) ? [{ type: "removed", path: message.path }] : [];
       case SERVER.LINES:
         return this.expansions.answer(message, this.files.get(message.path), (path) => this.fileUI(path))
           ? [{ type: "lines", path: message.path }]
@@ -178,65 +152,6 @@ export class Store extends EventTarget {
       default:
         return [];
     }
-  }
-
-  /**
-   * Store a file; keeps its presentation state, and its expanded context while the hunks are the same.
-   * @private
-   * @param {FileDiff} file
-   * @returns {boolean} whether anything changed
-   */
-  setFile(file) {
-    const previous = this.files.get(file.path);
-    if (
-      previous &&
-      previous.digest &&
-      previous.digest === file.digest &&
-      previous.highlighted === file.highlighted &&
-      previous.too_large === file.too_large &&
-      Boolean(previous.loading) === Boolean(file.loading) &&
-      // (the same diff may come with its hunks after coming without: loaded on request, or streamed)
-      contentKey(previous) === contentKey(file)
-    ) {
-      return false;
-    }
-    this.files.set(file.path, file);
-    const ui = this.ui.get(file.path);
-    if (ui) {
-      const key = contentKey(file);
-      if (key !== ui.contentKey) {
-        ui.expanded = new Map();
-        ui.eofAt = null;
-        ui.contentKey = key;
-        ui.expandError = null;
-      }
-    }
-    return true;
-  }
-
-  /**
-   * @private
-   * @param {FileDiff[]} files
-   * @returns {Change}
-   */
-  replaceAll(files) {
-    const incoming = new Set(files.map((file) => file.path));
-    const removed = this.order.filter((path) => !incoming.has(path));
-    for (const path of removed) {
-      this.files.delete(path);
-      this.ui.delete(path);
-    }
-    /** @type {string[]} */
-    const changed = [];
-    for (const file of files) {
-      if (!this.files.has(file.path) || this.setFile(file)) {
-        this.files.set(file.path, file);
-        changed.push(file.path);
-      }
-    }
-    this.order = files.map((file) => file.path);
-    this.loaded = true;
-    return { type: "files", changed, removed };
   }
 
   /**

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-import backloop.git.repo as git_repo
+import backloop.git.process as git_process
 from tests.support import GitRepo, init_repo
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ MakeRepo = Callable[..., GitRepo]
 
 @pytest.fixture(autouse=True)
 def _isolated_git_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    for env in (os.environ, git_repo._ENV):
+    for env in (os.environ, git_process.ENV):
         monkeypatch.setitem(env, "GIT_CONFIG_GLOBAL", os.devnull)
         monkeypatch.setitem(env, "GIT_CONFIG_NOSYSTEM", "1")
 

@@ -118,3 +118,19 @@ def test_the_readme_agent_snippets_are_what_mcp_config_prints() -> None:
     configs = [json.loads(b) for b in blocks if b.startswith('{"mcpServers"')]
     assert configs == [json.loads(agents.snippet("json", command).text)]
     assert json.loads(agents.snippet("cursor", command).text) == configs[0]
+
+
+def test_design_names_every_layer() -> None:
+    """docs/design.md's layer table names every module of the import contract, in the contract's order."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    [layers] = [c["layers"] for c in config if c["type"] == "layers"]
+    design = (ROOT / "docs" / "design.md").read_text()
+    table = design[design.index("\n## Layers"):design.index("\n## ", design.index("\n## Layers") + 1)]
+    positions = []
+    for layer in layers:
+        for module in re.split(r"\s*[|:]\s*", layer):
+            name = module.removeprefix("backloop.").replace(".", "/")
+            found = re.search(rf"`{re.escape(name)}(\.py|/)`", table)
+            assert found is not None, f"docs/design.md's layer table does not name {module}"
+            positions.append(found.start())
+    assert positions == sorted(positions), "docs/design.md lists the layers in another order than pyproject.toml"

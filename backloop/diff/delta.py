@@ -89,8 +89,8 @@ class ClientDelta:
         elif isinstance(event, NoticeChanged):
             self._notice_dirty = True
 
-    def on_threads(self, comment_ids: list[str]) -> None:
-        self._threads.update(comment_ids)
+    def on_thread(self, comment_id: str) -> None:
+        self._threads.add(comment_id)
 
     def on_state(self) -> None:
         self._state = True

@@ -70,8 +70,8 @@ def _css_class(ttype: _TokenType) -> str:
 class _SegmentCache:
     """LRU of lexed segments, bounded by total line count, in two parts: a new segment goes to a small probation
     part and moves to the main part only when it is asked for again. In a live view most segments are lexed once
-    (each save of a file gives its new side a new blob id); in one plain LRU they filled the whole cache before
-    anything was evicted, at about 800 bytes a line (some 300 MB), which a soak saw as steady growth."""
+    (each save of a file gives its new side a new blob id): in one plain LRU they would fill the whole cache before
+    anything was evicted, at about 800 bytes a line (some 300 MB)."""
 
     def __init__(self, max_lines: int = 400_000, probation_lines: int = 10_000) -> None:
         self._data: OrderedDict[tuple[str, ...], list[TokenLine]] = OrderedDict()

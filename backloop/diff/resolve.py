@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backloop.git.repo import INDEX, WORKTREE, BadRevision, Repo, Target
+from backloop.git.process import BadRevision
+from backloop.git.repo import INDEX, WORKTREE, Repo, Target
 from backloop.viewspec import ViewSpec, split_range
 
 

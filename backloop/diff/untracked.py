@@ -74,7 +74,8 @@ def complete_patch(root: Path, patch: FilePatch) -> FilePatch:
     read again in full."""
     if patch.counts is None:
         return patch
-    return untracked_patch(root, patch.path, full=True) or patch
+    hash_name = "sha256" if len(patch.entry.new_id) == 64 else "sha1"
+    return untracked_patch(root, patch.path, full=True, hash_name=hash_name) or patch
 
 
 def _scan_rest(head: bytes, fh: BinaryIO, size: int, hash_name: str) -> tuple[str, int]:

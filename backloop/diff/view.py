@@ -24,7 +24,8 @@ from backloop.diff.pool import highlight_in_worker
 from backloop.diff.resolve import Resolved, resolve
 from backloop.diff.worktree import WorkTree
 from backloop.git.operation import operation_in_progress
-from backloop.git.repo import GitError, Repo
+from backloop.git.process import GitError
+from backloop.git.repo import Repo
 from backloop.viewspec import ViewSpec
 
 log = logging.getLogger(__name__)
@@ -278,11 +279,7 @@ class DiffView:
                 return os.lstat(self.repo.root / fp.path).st_size
             except OSError:
                 return None
-        blob = fp.entry.new_id if fp.entry.status != "D" else fp.entry.old_id
-        try:
-            return int(await self.repo.run("cat-file", "-s", blob))
-        except (GitError, ValueError):
-            return None
+        return await self.repo.blob_size(fp.entry.new_id if fp.entry.status != "D" else fp.entry.old_id)
 
     @property
     def loading(self) -> bool:

@@ -23,7 +23,8 @@ from backloop.diff.parse import FilePatch, split_raw_patch
 from backloop.diff.resolve import Resolved
 from backloop.diff.untracked import untracked_patch
 from backloop.git.index import Index
-from backloop.git.repo import GitError, Repo
+from backloop.git.process import GitError
+from backloop.git.repo import Repo
 
 log = logging.getLogger(__name__)
 ATTRIBUTES = ".gitattributes"
@@ -162,12 +163,14 @@ class WorkTree:
                 wanted = set(paths)
                 return [dataclasses.replace(fp, untracked=True) for out in outputs for fp in split_raw_patch(out)
                         if fp.path in wanted]
-        return await asyncio.to_thread(self._read_untracked, paths)
+        # (blob ids in the repository's own hash: a SHA-256 repository's empty tree id has 64 digits)
+        hash_name = "sha256" if len(await self.repo.empty_tree()) == 64 else "sha1"
+        return await asyncio.to_thread(self._read_untracked, paths, hash_name)
 
-    def _read_untracked(self, paths: Iterable[str]) -> list[FilePatch]:
+    def _read_untracked(self, paths: Iterable[str], hash_name: str) -> list[FilePatch]:
         result = []
         for rel in paths:
-            fp = untracked_patch(self.repo.root, rel)
+            fp = untracked_patch(self.repo.root, rel, hash_name=hash_name)
             if fp is not None:
                 result.append(fp)
         return result

@@ -1,4 +1,4 @@
-"""Async ``git`` subprocess calls: the only place that builds git command lines.
+"""A repository and the questions backloop asks git about it: the only place that builds git command lines.
 
 Every ref reaching a command line is validated and resolved to a full object id first, every path goes after
 ``--`` with ``--literal-pathspecs``, and the flags that decide the output format are pinned so that a user's own
@@ -12,10 +12,8 @@ import asyncio
 import contextlib
 import os
 import re
-import subprocess
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,26 +27,16 @@ from backloop.git.index import (
     support_entries,
     write_index,
 )
-from backloop.viewspec import ViewError, validate_rev
-
-# Config that would change the format of what we parse, pinned for every call.
-_PINNED_CONFIG = (
-    "core.quotePath=false",
-    "color.ui=never",
-    "color.diff=never",
-    "diff.noprefix=false",
-    "diff.mnemonicPrefix=false",
-    "diff.external=",
-    "diff.suppressBlankEmpty=false",
-    "diff.relative=false",
-    "diff.submodule=short",
-    "diff.ignoreSubmodules=untracked",  # git diff's own default; "all" would hide submodule changes
-    "core.pager=cat",
-    # `git diff` against the work tree rewrites the index to refresh stale stat data even with
-    # --no-optional-locks (git < 2.50): that takes index.lock under the user's feet and wakes our watcher.
-    # Without the refresh, stat-only changes come out as empty entries, which diff/parse.py drops.
-    "diff.autoRefreshIndex=false",
+from backloop.git.process import (
+    ENV,
+    BadRevision,
+    GitError,
+    NotARepository,
+    fit_paths,
+    path_batches,
+    run_git,
 )
+from backloop.viewspec import ViewError, validate_rev
 
 # Pinned diff flags: format, prefixes, no external tools or conversions.
 DIFF_FLAGS = (
@@ -69,34 +57,7 @@ DIFF_FLAGS = (
     "--no-abbrev",
 )
 
-_ENV_DROP = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_EXTERNAL_DIFF", "GIT_DIFF_OPTS", "GIT_PAGER",
-             "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT", "GIT_PREFIX", "GIT_NAMESPACE", "GIT_OBJECT_DIRECTORY")
 _HEX = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
-
-
-class GitError(Exception):
-    """A git command failed; ``message`` is fit to show to a person."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class NotARepository(GitError):
-    pass
-
-
-class BadRevision(GitError):
-    pass
-
-
-def _git_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _ENV_DROP}
-    env.update(GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0", LC_ALL="C", LANG="C")
-    return env
-
-
-_ENV = _git_env()
 
 
 @dataclass(frozen=True)
@@ -125,7 +86,7 @@ class Repo:
         if not start.is_dir():
             raise NotARepository(f"{start} is not a directory")
         try:
-            out = await _run(start, ("rev-parse", "--show-toplevel", "--absolute-git-dir"))
+            out = await run_git(start, ("rev-parse", "--show-toplevel", "--absolute-git-dir"))
         except GitError as exc:
             raise NotARepository(f"{start} is not inside a git work tree ({exc.message})") from None
         lines = out.decode("utf-8", "surrogateescape").splitlines()
@@ -134,7 +95,7 @@ class Repo:
         return cls(Path(lines[0]), Path(lines[1]))
 
     async def run(self, *args: str, ok_codes: Sequence[int] = (0,), stdin: bytes | None = None) -> bytes:
-        return await _run(self.root, args, ok_codes=ok_codes, stdin=stdin)
+        return await run_git(self.root, args, ok_codes=ok_codes, stdin=stdin)
 
     # ---- revisions -----------------------------------------------------------------------------------------
 
@@ -186,7 +147,7 @@ class Repo:
                    paths: Iterable[str] | None = None) -> bytes:
         """``--raw -z -p`` output of ``base`` (an object id) against ``target``, optionally limited to paths
         (too many paths for one command line: the whole diff, of which the caller takes what it asked for)."""
-        return await self.run(*_diff_args(base, target, context, ignore_ws, _fit(paths)))
+        return await self.run(*_diff_args(base, target, context, ignore_ws, fit_paths(paths)))
 
     async def diff_unindexed(self, base: str, paths: Iterable[str], *, context: int = 3, ignore_ws: bool = False,
                              index: Index | None = None) -> list[bytes]:
@@ -202,7 +163,7 @@ class Repo:
         """
         hash_size = len(await self.empty_tree()) // 2
         outputs = []
-        for batch in _batches(paths):
+        for batch in path_batches(paths):
             listing = await self.run("ls-tree", "-z", "--full-tree", base, "--", *batch)
             entries: dict[bytes, IndexEntry] = {}
             for item in listing.split(b"\0"):
@@ -212,7 +173,7 @@ class Repo:
                     entries[name] = (int(mode, 8), bytes.fromhex(oid.decode()))
             support = support_entries(index, entries) if index is not None and self.index_is(index) else None
             with _scratch_index({**dict(support or ()), **entries}.items(), hash_size) as env:
-                outputs.append(await _run(self.root, _diff_args(base, WORKTREE, context, ignore_ws, batch), env=env))
+                outputs.append(await run_git(self.root, _diff_args(base, WORKTREE, context, ignore_ws, batch), env=env))
         return outputs
 
     async def diff_files(self, *, context: int = 3, ignore_ws: bool = False, paths: Iterable[str],
@@ -225,7 +186,7 @@ class Repo:
         was read from, plain entries are compared through a scratch index of just them (backloop/git/index.py),
         which spares git loading the whole index."""
         listed = list(paths)
-        fitted = _fit(listed)
+        fitted = fit_paths(listed)
         args = ["diff-files", *DIFF_FLAGS, f"-U{context}"]
         if ignore_ws:
             args.append("--ignore-all-space")
@@ -236,7 +197,7 @@ class Repo:
             entries = scratch_entries(index, listed)
             if entries is not None:
                 with _scratch_index(entries, index.hash_size) as env:
-                    return await _run(self.root, args, env=env)
+                    return await run_git(self.root, args, env=env)
         return await self.run(*args)
 
     async def diff_untracked(self, paths: Iterable[str], *, context: int = 3, ignore_ws: bool = False) -> list[bytes]:
@@ -249,11 +210,11 @@ class Repo:
         -N`` does. GitError when a path cannot be added (say, it is gone)."""
         args = ["diff-files", *DIFF_FLAGS, f"-U{context}", *(["--ignore-all-space"] if ignore_ws else [])]
         outputs = []
-        for batch in _batches(paths):
+        for batch in path_batches(paths):
             with tempfile.TemporaryDirectory(prefix="backloop-index-") as scratch:
-                env = {**_ENV, "GIT_INDEX_FILE": str(Path(scratch, "index"))}
-                await _run(self.root, ["add", "--intent-to-add", "--", *batch], env=env)
-                outputs.append(await _run(self.root, args, env=env))
+                env = {**ENV, "GIT_INDEX_FILE": str(Path(scratch, "index"))}
+                await run_git(self.root, ["add", "--intent-to-add", "--", *batch], env=env)
+                outputs.append(await run_git(self.root, args, env=env))
         return outputs
 
     async def converts_on_add(self) -> bool:
@@ -301,7 +262,7 @@ class Repo:
         """Untracked, not ignored files (whole nested repositories excluded), optionally only those at or under
         ``paths``."""
         wanted = None if paths is None else list(paths)
-        fitted = _fit(wanted)
+        fitted = fit_paths(wanted)
         args = ["ls-files", "-z", "--others", "--exclude-standard", "--"]
         if fitted is not None:
             args.extend(fitted)
@@ -317,9 +278,18 @@ class Repo:
         wanted = set(paths)
         if not wanted:
             return set()
-        fitted = _fit(wanted)
+        fitted = fit_paths(wanted)
         out = await self.run("ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--", *(fitted or ()))
         return wanted.intersection(_split_z(out))
+
+    async def blob_size(self, blob: str) -> int | None:
+        """Size in bytes of the object ``blob`` (a full id), or None when it is not there."""
+        if not _HEX.fullmatch(blob):
+            return None
+        try:
+            return int(await self.run("cat-file", "-s", blob))
+        except (GitError, ValueError):
+            return None
 
     async def read_blob(self, spec: str) -> bytes | None:
         """Bytes of ``<commit>:<path>`` or ``:<path>`` (index), or None when absent."""
@@ -327,24 +297,6 @@ class Repo:
             return await self.run("cat-file", "blob", spec)
         except GitError:
             return None
-
-
-MAX_PATHSPEC_BYTES = 256_000
-"""Paths beyond this many bytes are not put on a command line (the kernel refuses an argument list of more than
-about 2 MB with E2BIG); the command then runs over the whole tree."""
-
-
-def _fit(paths: Iterable[str] | None) -> list[str] | None:
-    """``paths`` as a list, or None (everything) when they would not fit on a command line."""
-    if paths is None:
-        return None
-    listed = list(paths)
-    size = 0
-    for p in listed:
-        size += len(p) + 1
-        if size > MAX_PATHSPEC_BYTES:
-            return None
-    return listed
 
 
 def common_dir(git_dir: Path) -> Path:
@@ -355,19 +307,6 @@ def common_dir(git_dir: Path) -> Path:
     except OSError:
         return git_dir
     return (git_dir / rel).resolve() if rel else git_dir
-
-
-def _batches(paths: Iterable[str]) -> list[list[str]]:
-    """``paths`` in lists that each fit on a command line."""
-    batches: list[list[str]] = [[]]
-    size = 0
-    for p in paths:
-        size += len(p) + 1
-        if size > MAX_PATHSPEC_BYTES and batches[-1]:
-            batches.append([])
-            size = len(p) + 1
-        batches[-1].append(p)
-    return [b for b in batches if b]
 
 
 def _ancestors(path: str) -> list[str]:
@@ -382,7 +321,7 @@ def _scratch_index(entries: Iterable[tuple[bytes, IndexEntry]], hash_size: int) 
     try:
         os.close(fd)
         write_index(Path(name), entries, hash_size)
-        yield {**_ENV, "GIT_INDEX_FILE": name}
+        yield {**ENV, "GIT_INDEX_FILE": name}
     finally:
         os.unlink(name)
 
@@ -406,30 +345,3 @@ def _diff_args(base: str, target: Target, context: int, ignore_ws: bool, paths: 
 
 def _split_z(out: bytes) -> list[str]:
     return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
-
-
-_GIT_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="backloop-git")
-
-
-async def _run(cwd: Path, args: Sequence[str], ok_codes: Sequence[int] = (0,), stdin: bytes | None = None,
-               env: Mapping[str, str] = _ENV) -> bytes:
-    cmd = ["git", "--no-optional-locks", "--literal-pathspecs"]
-    for item in _PINNED_CONFIG:
-        cmd += ["-c", item]
-    cmd += args
-    # Started and read in a thread, not with asyncio's subprocesses: the fork/exec and the thread asyncio's child
-    # watcher starts for each child hold the event loop for 5-170 ms a call on a busy machine (soak.py --stalls).
-    try:
-        proc = await asyncio.get_running_loop().run_in_executor(_GIT_THREADS, _spawn, cmd, cwd, env, stdin)
-    except FileNotFoundError:
-        raise GitError("git is not installed (no `git` on PATH)") from None
-    if proc.returncode not in ok_codes:
-        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"git {args[0]} failed: {detail[-1] if detail else f'exit {proc.returncode}'}")
-    return proc.stdout
-
-
-def _spawn(cmd: list[str], cwd: Path, env: Mapping[str, str], stdin: bytes | None,
-           ) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(cmd, cwd=cwd, env=env, input=stdin, capture_output=True,
-                          stdin=subprocess.DEVNULL if stdin is None else None, check=False)

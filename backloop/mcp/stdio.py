@@ -13,7 +13,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.stdio import stdio_server
 
 from backloop.config import Settings, allow_hosts_from_env, default_state_dir
-from backloop.git.repo import GitError, Repo
+from backloop.git.process import GitError
+from backloop.git.repo import Repo
 from backloop.mcp.server import build_server
 from backloop.review.store import StoreError
 from backloop.runtime import Runtime

@@ -8,6 +8,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import msgspec
+
 from backloop.review.model import Author, Comment, Reply, Side, Verdict
 
 ID_BYTES = 12
@@ -78,23 +80,33 @@ class Entry:
         return cls(review_id=review_id, kind="submit", author="person", body=verdict, created=created, delivered=True)
 
     @classmethod
-    def edit(cls, review_id: str, path: str, diff: str) -> Entry:
+    def edit(cls, review_id: str, path: str, diff: str, *, applies: str | None = None) -> Entry:
         """The person's edit of a work-tree file, as the diff it made (an edit that changed nothing has none, and
-        the agent need not hear of it)."""
+        the agent need not hear of it). ``applies``: the comment or reply whose suggested change it applied (of
+        several applied to one file at once, the first edit carries the diff and the others none)."""
         return cls(review_id=review_id, kind="edit", author="person", body=diff, path=path, side="new",
-                   delivered=not diff)
+                   parent_id=applies, delivered=not diff)
 
 
 def threads(entries: list[Entry]) -> list[Comment]:
     """Comments with their replies, in the order they were made."""
     roots: dict[str, Comment] = {}
     replies: dict[str, list[Reply]] = {}
+    thread_of: dict[str, str] = {}
+    applied: set[str] = set()
     for e in entries:
         if e.kind == "reply" and e.parent_id:
             replies.setdefault(e.parent_id, []).append(to_reply(e))
+            thread_of[e.id] = e.parent_id
+        elif e.kind == "edit" and e.parent_id:
+            applied.add(e.parent_id)
     for e in entries:
         if e.kind in ("comment", "request_changes"):
             roots[e.id] = to_comment(e, replies.get(e.id, []))
+    for source in applied:
+        root = roots.get(thread_of.get(source, source))
+        if root is not None:
+            roots[root.id] = msgspec.structs.replace(root, applied=[*root.applied, source])
     return list(roots.values())
 
 

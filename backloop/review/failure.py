@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backloop.diff.sides import TooLargeToLoad, ViewUnavailable
-from backloop.git.repo import GitError
+from backloop.git.process import GitError
 from backloop.review.session import ReviewError
 from backloop.review.store import ClientIdReused, EntryDeleted, StoreError
 from backloop.viewspec import ViewError

@@ -15,6 +15,8 @@ AgentState = Literal["idle", "waiting", "working"]
 ReviewState = Literal["open", "approved", "changes_requested"]
 Verdict = Literal["comment", "request_changes", "approve"]
 """What a submitted review says as a whole."""
+VERDICT_STATES: dict[Verdict, ReviewState] = {"request_changes": "changes_requested", "approve": "approved"}
+"""The review's state after a submitted review with this verdict (a plain comment leaves it as it is)."""
 
 
 class Reply(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -45,6 +47,8 @@ class Comment(msgspec.Struct, frozen=True, omit_defaults=True):
     outdated: bool = False
     """The commented lines are no longer in the file; the comment stays with its last known position."""
     replies: list[Reply] = msgspec.field(default_factory=list)
+    applied: list[str] = msgspec.field(default_factory=list)
+    """Ids of this thread's comment or replies whose suggested change was applied to the file."""
     pending: bool = False
     """Part of a review the person has started and not submitted yet: only they see it, the agent does not."""
 

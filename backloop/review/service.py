@@ -27,6 +27,7 @@ from backloop.diff.sides import quote
 from backloop.diff.view import DiffView
 from backloop.diff.views import Views
 from backloop.git.repo import Repo
+from backloop.review import pending
 from backloop.review.model import Author, Comment, Side, Verdict
 from backloop.review.session import Review, ReviewError, Reviews
 from backloop.viewspec import ViewSpec, parse_view
@@ -71,14 +72,14 @@ class ReviewService:
                                                   end_line=end_line, quoted=quoted, pending=pending))
 
     async def edit_comment(self, review_id: str, client_id: str, comment_id: str, body: str) -> None:
-        await _finish(self.reviews.change_pending(review_id, client_id, comment_id, body))
+        await _finish(pending.change(self.reviews, review_id, client_id, comment_id, body))
 
     async def delete_comment(self, review_id: str, client_id: str, comment_id: str) -> None:
-        await _finish(self.reviews.change_pending(review_id, client_id, comment_id, None))
+        await _finish(pending.change(self.reviews, review_id, client_id, comment_id, None))
 
     async def submit_review(self, review_id: str, client_id: str, body: str, verdict: Verdict) -> str:
         """Returns the id of the submission (the same for a resent one)."""
-        submission_id, fresh = await _finish(self.reviews.submit_review(review_id, client_id, body, verdict))
+        submission_id, fresh = await _finish(pending.submit(self.reviews, review_id, client_id, body, verdict))
         if fresh:
             await self.end_round(review_id, "person", SUBMITTED[verdict])  # round boundary
         return submission_id
@@ -121,6 +122,17 @@ class ReviewService:
         """Write the person's edit; returns the id of the recorded edit (the same for a resent one)."""
         _check_editable(shown, path)
         return await _finish(self.reviews.edit(review_id, client_id, path, base_hash, content))
+
+    async def apply_suggestions(self, review_id: str, shown: DiffView, client_id: str, ids: list[str]) -> str:
+        """Apply the suggested changes of these comments or replies to the work tree; returns the id of the first
+        recorded edit."""
+        review = self.reviews.require(review_id)
+        for source_id in ids:
+            thread = self.reviews.thread_holding(review, source_id)
+            if thread.pending:  # (the agent would be told of an edit that applies a comment it cannot see)
+                raise ReviewError("pending_comment", "submit the review before applying its suggestions")
+            _check_editable(shown, thread.path or "")
+        return await _finish(self.reviews.apply_suggestions(review_id, client_id, ids))
 
     # ---- either side, in a thread -----------------------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 """Reviews: what a review is, its comments, edits and state, persisted before anything is acknowledged.
 
-``Reviews`` keeps the reviews this process serves and changes them; review/service.py, which the websocket and MCP
-fronts call, adds the rules that need a view or outlive a caller. Changes are announced to listeners (the hub) by
-review id and comment id.
+``Reviews`` keeps the reviews this process serves and changes them (the person's pending review: review/pending.py);
+review/service.py, which the websocket and MCP fronts call, adds the rules that need a view or outlive a caller.
+Changes are announced to listeners (the hub) by review id and comment id.
 """
 
 from __future__ import annotations
@@ -16,20 +16,20 @@ from pathlib import Path
 
 import msgspec
 
-from backloop.git.repo import GitError, Repo
+from backloop.git.process import GitError
+from backloop.git.repo import Repo
 from backloop.review.broker import Broker
 from backloop.review.edit import EditConflict, EditRefused, content_hash, read_for_edit, write_edit
 from backloop.review.entry import Entry, new_id, threads, to_comment, to_reply
-from backloop.review.model import AgentState, Author, Comment, ReviewState, Side, Verdict
+from backloop.review.model import AgentState, Author, Comment, ReviewState, Side
 from backloop.review.store import ReviewRow, Store, StoreError
+from backloop.review.suggest import Suggestion, SuggestionRefused, apply_all, find
 from backloop.review.viewed import Viewed
 from backloop.viewspec import ViewSpec
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 65_536
-VERDICT_STATES: dict[Verdict, ReviewState] = {"request_changes": "changes_requested", "approve": "approved"}
-"""The review's state after a submitted review with this verdict (a plain comment leaves it as it is)."""
 
 
 class ReviewError(Exception):
@@ -56,8 +56,23 @@ class Review:
         return f"/review/{self.id}/view?{self.view.query()}"
 
 
-Listener = Callable[[str, list[str], bool], None]
-"""(review id, changed comment ids, whether the review's state changed)."""
+@dataclass(frozen=True)
+class ThreadChanged:
+    """A thread is new or changed (a reply, resolved, moved, outdated)."""
+
+    review_id: str
+    comment_id: str
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    """The review's state (open, approved, changes requested) or its agent's (waiting, working) changed."""
+
+    review_id: str
+
+
+ReviewEvent = ThreadChanged | StateChanged
+Listener = Callable[[ReviewEvent], None]
 
 
 class Reviews:
@@ -73,16 +88,17 @@ class Reviews:
     def listen(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    def _announce(self, review_id: str, comment_ids: list[str], state: bool = False) -> None:
+    def announce(self, event: ReviewEvent) -> None:
+        """Tell the listeners of a change made (and stored) in a review."""
         for listener in list(self._listeners):
-            listener(review_id, comment_ids, state)
+            listener(event)
 
     # ---- reviews -----------------------------------------------------------------------------------------
 
-    async def create(self, repo: Repo, view: ViewSpec, title: str | None = None, port: int | None = None) -> Review:
+    async def create(self, repo: Repo, view: ViewSpec, title: str | None = None) -> Review:
         review = Review(id=new_id(), repo=repo, view=view, title=title or f"{repo.root.name}: {view.describe()}")
         await self.store.add_review(ReviewRow(review.id, str(repo.root), msgspec.json.encode(view).decode(),
-                                              review.title, review.state, port))
+                                              review.title, review.state, None))
         self.by_id[review.id] = review
         return review
 
@@ -121,23 +137,22 @@ class Reviews:
 
     async def comment(self, review_id: str, client_id: str | None, *, body: str, path: str | None,
                       side: Side = "new", line: int | None = None, end_line: int | None = None,
-                      quoted: list[str] | None = None, author: Author = "person", pending: bool = False) -> Comment:
+                      quoted: list[str] | None = None, pending: bool = False) -> Comment:
         """``pending``: part of the person's review, held until they submit it."""
         review = self.require(review_id)
-        _check_body(body, allow_empty=False)
+        check_body(body, allow_empty=False)
         if line is not None and (line < 1 or (end_line is not None and end_line < line)):
             raise ReviewError("invalid_message", "line must be ≥ 1 and end_line ≥ line")
         entry = await self.store.add_entry(Entry.comment(
-            review_id, body, author=author, path=path, side=side, line=line,
-            end_line=end_line if end_line != line else None, quoted=quoted or [],
-            pending=pending and author == "person"), client_id)
+            review_id, body, author="person", path=path, side=side, line=line,
+            end_line=end_line if end_line != line else None, quoted=quoted or [], pending=pending), client_id)
         return self._thread_changed(review, entry)
 
     async def reply(self, review_id: str, client_id: str | None, comment_id: str, body: str,
                     author: Author = "person") -> str:
         """Add a reply to a thread; returns the reply's id."""
         review = self.require(review_id)
-        _check_body(body, allow_empty=False)
+        check_body(body, allow_empty=False)
         _check_thread(review, comment_id, author)
         entry = await self.store.add_entry(Entry.reply(review_id, comment_id, body, author=author), client_id)
         self._thread_changed(review, entry)
@@ -145,16 +160,16 @@ class Reviews:
 
     async def request_changes(self, review_id: str, client_id: str | None, body: str) -> Comment:
         review = self.require(review_id)
-        _check_body(body, allow_empty=False)
+        check_body(body, allow_empty=False)
         entry = await self.store.add_entry(Entry.request_changes(review_id, body), client_id,
                                            review_state="changes_requested")
         comment = self._thread_changed(review, entry)
-        self._state_changed(review, "changes_requested")
+        self.state_changed(review, "changes_requested")
         return comment
 
     async def approve(self, review_id: str, client_id: str | None, body: str = "") -> str:
         review = self.require(review_id)
-        _check_body(body)
+        check_body(body)
         now = time.time()
         # A note with the approval reaches the agent like a comment; stored with it, in one transaction.
         note = Entry.comment(review_id, body, created=now) if body else None
@@ -163,75 +178,23 @@ class Reviews:
                                            review_state="approved")
         if note is not None and entry.id == approval.id:  # (a resent approval: its note is known already)
             self._thread_changed(review, note)
-        self._state_changed(review, "approved")
+        self.state_changed(review, "approved")
         return entry.id
 
-    # ---- the person's pending review --------------------------------------------------------------------
-
-    async def change_pending(self, review_id: str, client_id: str, comment_id: str, body: str | None) -> None:
-        """Edit (``body``) or delete (None) a comment of the person's pending review."""
-        review = self.require(review_id)
-        if body is not None:
-            _check_body(body, allow_empty=False)
-        result = await self.store.change_pending(review_id, client_id, comment_id, body)
-        if result == "unknown":
-            raise ReviewError("unknown_comment", f"no comment with id {comment_id!r} in review {review_id}")
-        if result == "not_pending":
-            raise ReviewError("not_pending", "only comments of a review not submitted yet can be edited or deleted")
-        comment = review.comments.get(comment_id)
-        if comment is None or not comment.pending:
-            return  # (a resent message: done the first time)
-        if body is None:
-            del review.comments[comment_id]
-        else:
-            review.comments[comment_id] = msgspec.structs.replace(comment, body=body)
-        self._announce(review_id, [comment_id])
-
-    async def submit_review(self, review_id: str, client_id: str, body: str, verdict: Verdict) -> tuple[str, bool]:
-        """Hand the person's pending comments and the summary ``body`` to the agent as one batch, the review's
-        state set by ``verdict``; returns the submission's id and whether it is new (not a resent message)."""
-        review = self.require(review_id)
-        seen = await self.store.seen_client_id(review_id, client_id, "submit")
-        if seen is not None:
-            return seen, False
-        _check_body(body)
-        if verdict != "approve" and not body.strip() and not any(c.pending for c in review.comments.values()):
-            raise ReviewError("invalid_message", "nothing to submit: no pending comments and no summary")
-        now = time.time()
-        summary: list[Entry] = []
-        if body.strip():
-            summary.append(Entry.request_changes(review_id, body) if verdict == "request_changes"
-                           else Entry.comment(review_id, body, created=now))
-        state = VERDICT_STATES.get(verdict)
-        marker, batch = await self.store.submit(Entry.submission(review_id, verdict, created=now), client_id,
-                                                 also=summary, review_state=state)
-        if batch is None:
-            return marker.id, False
-        for entry in batch:
-            comment = review.comments.get(entry.id)
-            review.comments[entry.id] = to_comment(entry, []) if comment is None else \
-                msgspec.structs.replace(comment, pending=False)
-        # All at once and before any await: a waiting agent gets the whole batch as one result.
-        self.broker.notify(review_id, batch)
-        self._announce(review_id, [e.id for e in batch])
-        if state is not None:
-            self._state_changed(review, state)
-        return marker.id, True
-
     async def resolve(self, review_id: str, comment_id: str, reply: str | None = None,
-                      author: Author = "agent", client_id: str | None = None) -> Comment:
+                      author: Author = "agent") -> Comment:
         review = self.require(review_id)
         _check_thread(review, comment_id, author)
         if reply:
             # The reply and the resolution are one transaction: a failed write leaves neither.
-            _check_body(reply, allow_empty=False)
-            entry = await self.store.add_entry(Entry.reply(review_id, comment_id, reply, author=author), client_id,
+            check_body(reply, allow_empty=False)
+            entry = await self.store.add_entry(Entry.reply(review_id, comment_id, reply, author=author), None,
                                                resolves=comment_id)
             self._thread_changed(review, entry)
         else:
             await self.store.update_entry(comment_id, state="resolved")
         review.comments[comment_id] = msgspec.structs.replace(review.comments[comment_id], state="resolved")
-        self._announce(review_id, [comment_id])
+        self.announce(ThreadChanged(review_id, comment_id))
         return review.comments[comment_id]
 
     def review_of_comment(self, comment_id: str) -> Review:
@@ -258,23 +221,76 @@ class Reviews:
             seen = await self.store.seen_client_id(review_id, client_id, "edit")
             if seen is not None:
                 return seen
+            return await self._write(review, client_id, path, base_hash, content,
+                                     lambda diff: [Entry.edit(review_id, path, diff)])
+
+    async def apply_suggestions(self, review_id: str, client_id: str, source_ids: list[str]) -> str:
+        """Apply the suggested changes of ``source_ids`` (comments or replies with a suggestion block), one write
+        per file, each checked like an edit; returns the id of the first recorded edit (the same for a resent
+        message). Every suggestion is checked before anything is written: one whose lines are gone writes
+        nothing."""
+        review = self.require(review_id)
+        async with review.edit_lock:
+            seen = await self.store.seen_client_id(review_id, client_id, "edit")
+            if seen is not None:
+                return seen
+            by_path: dict[str, list[Suggestion]] = {}
             try:
-                old_text, _ = await asyncio.to_thread(read_for_edit, review.repo.root, path)
-                diff = await asyncio.to_thread(write_edit, review.repo.root, path, base_hash, content)
+                for source_id in dict.fromkeys(source_ids):
+                    suggestion = find(self.thread_holding(review, source_id), source_id)
+                    by_path.setdefault(suggestion.thread.path or "", []).append(suggestion)
+                planned = []
+                for path, suggestions in by_path.items():
+                    text, digest = await asyncio.to_thread(read_for_edit, review.repo.root, path)
+                    planned.append((path, suggestions, digest, apply_all(text, suggestions)))
+            except SuggestionRefused as exc:
+                raise ReviewError("suggestion_refused", str(exc)) from None
             except EditRefused as exc:
-                code = "edit_conflict" if isinstance(exc, EditConflict) else "edit_refused"
-                raise ReviewError(code, str(exc)) from None
-            except OSError as exc:
-                raise ReviewError("edit_refused", f"{path}: {exc.strerror}") from None
-            try:
-                entry = await self.store.add_entry(Entry.edit(review_id, path, diff), client_id)
-            except StoreError:
-                # Not recorded, so the agent would never hear of it and the person is told nothing was saved:
-                # put the file back as it was (unless someone changed it again meanwhile).
-                await asyncio.to_thread(_undo_edit, review.repo.root, path, old_text, content)
-                raise
+                raise ReviewError("edit_refused", str(exc)) from None
+            first: str | None = None
+            for path, suggestions, digest, content in planned:
+                def entries(diff: str, path: str = path, suggestions: list[Suggestion] = suggestions) -> list[Entry]:
+                    return [Entry.edit(review_id, path, diff if i == 0 else "", applies=s.source_id)
+                            for i, s in enumerate(suggestions)]
+
+                stored = await self._write(review, client_id if first is None else None, path, digest, content,
+                                           entries)
+                first = first or stored
+            assert first is not None
+            return first
+
+    def thread_holding(self, review: Review, source_id: str) -> Comment:
+        for thread in review.comments.values():
+            if thread.id == source_id or any(r.id == source_id for r in thread.replies):
+                return thread
+        raise ReviewError("unknown_comment", f"no comment or reply with id {source_id!r} in review {review.id}")
+
+    async def _write(self, review: Review, client_id: str | None, path: str, base_hash: str, content: str,
+                     entries: Callable[[str], list[Entry]]) -> str:
+        """Write ``content`` over ``path`` if it still has ``base_hash`` and record ``entries(diff)`` in one
+        transaction; the file is put back if the record fails. Returns the first entry's id."""
+        try:
+            old_text, _ = await asyncio.to_thread(read_for_edit, review.repo.root, path)
+            diff = await asyncio.to_thread(write_edit, review.repo.root, path, base_hash, content)
+        except EditRefused as exc:
+            code = "edit_conflict" if isinstance(exc, EditConflict) else "edit_refused"
+            raise ReviewError(code, str(exc)) from None
+        except OSError as exc:
+            raise ReviewError("edit_refused", f"{path}: {exc.strerror}") from None
+        first, *more = entries(diff)
+        try:
+            entry = await self.store.add_entry(first, client_id, also=more)
+        except StoreError:
+            # Not recorded, so the agent would never hear of it and the person is told nothing was saved:
+            # put the file back as it was (unless someone changed it again meanwhile).
+            await asyncio.to_thread(_undo_edit, review.repo.root, path, old_text, content)
+            raise
+        for source_id in (e.parent_id for e in (first, *more) if e.parent_id):
+            thread = self.thread_holding(review, source_id)
+            review.comments[thread.id] = msgspec.structs.replace(thread, applied=[*thread.applied, source_id])
+            self.announce(ThreadChanged(review.id, thread.id))
         if diff:
-            self.broker.notify(review_id, [entry])
+            self.broker.notify(review.id, [entry])
         return entry.id
 
     # ---- internals ---------------------------------------------------------------------------------------
@@ -291,14 +307,14 @@ class Reviews:
             review.comments[root.id] = root
         if entry.author == "person":
             self.broker.notify(review.id, [entry])
-        self._announce(review.id, [root.id])
+        self.announce(ThreadChanged(review.id, root.id))
         return root
 
-    def _state_changed(self, review: Review, state: ReviewState) -> None:
+    def state_changed(self, review: Review, state: ReviewState) -> None:
         """The review's state was stored as ``state``: follow it in memory, tell the page and the agent."""
         if review.state != state:
             review.state = state
-            self._announce(review.id, [], True)
+            self.announce(StateChanged(review.id))
         self.broker.notify(review.id)
 
     def _agent_waiters(self, review_id: str, waiters: int) -> None:
@@ -308,7 +324,7 @@ class Reviews:
         state: AgentState = "waiting" if waiters else "working"
         if review.agent != state:
             review.agent = state
-            self._announce(review_id, [], True)
+            self.announce(StateChanged(review_id))
 
     async def set_comment_anchor(self, review: Review, comment_id: str, line: int | None, outdated: bool) -> None:
         comment = review.comments[comment_id]
@@ -318,13 +334,13 @@ class Reviews:
             if not comment.outdated:
                 await self.store.update_entry(comment_id, outdated=1)
                 review.comments[comment_id] = msgspec.structs.replace(comment, outdated=True)
-                self._announce(review.id, [comment_id])
+                self.announce(ThreadChanged(review.id, comment_id))
             return
         end = None if comment.end_line is None else comment.end_line + (line - comment.line)
         if line != comment.line or comment.outdated != outdated:
             await self.store.update_entry(comment_id, line=line, end_line=end, outdated=int(outdated))
             review.comments[comment_id] = msgspec.structs.replace(comment, line=line, end_line=end, outdated=outdated)
-            self._announce(review.id, [comment_id])
+            self.announce(ThreadChanged(review.id, comment_id))
 
 
 def _undo_edit(root: Path, path: str, old_text: str, content: str) -> None:
@@ -346,7 +362,8 @@ def _check_thread(review: Review, comment_id: str, author: Author) -> None:
                                              "submit the review and then reply")
 
 
-def _check_body(body: str, allow_empty: bool = True) -> None:
+def check_body(body: str, allow_empty: bool = True) -> None:
+    """The text of a comment, reply or summary: not too long, and (unless ``allow_empty``) not blank."""
     if len(body) > MAX_BODY:
         raise ReviewError("invalid_message", f"the text is too long ({len(body):,} characters; at most {MAX_BODY:,})")
     if not allow_empty and not body.strip():

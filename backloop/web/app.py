@@ -14,7 +14,7 @@ from pygments.formatters import HtmlFormatter
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
@@ -22,6 +22,7 @@ from starlette.websockets import WebSocket
 from backloop.config import LOOPBACK_HOSTS, MAX_IDS_PER_REQUEST
 from backloop.diff.sides import ViewUnavailable, read_side
 from backloop.hub import Hub
+from backloop.review.export import open_threads_markdown
 from backloop.review.session import Review, Reviews
 from backloop.viewspec import ViewError, parse_view
 from backloop.web.assets import IMMUTABLE, PREFIX, Assets, Versioned
@@ -54,7 +55,7 @@ def error_page(status: int, title: str, message: str) -> HTMLResponse:
     t, m = html.escape(title), html.escape(message)
     body = (
         f"<!doctype html><html lang=en><meta charset=utf-8><title>backloop: {t}</title>"
-        f"<link rel=stylesheet href=/static/style.css><main class=error-page><h1>{t}</h1><p>{m}</p>"
+        f"<link rel=stylesheet href=/static/base.css><main class=error-page><h1>{t}</h1><p>{m}</p>"
         "<p><a href=/>Your reviews</a></p></main>"
     )
     return HTMLResponse(body, status_code=status)
@@ -94,7 +95,7 @@ def create_app(reviews: Reviews, hub: Hub, host: str, port: int, allow_hosts: It
         return review
 
     async def home(request: Request) -> Response:
-        return elsewhere(request) or FileResponse(static / "home.html", headers=NO_STORE)
+        return elsewhere(request) or HTMLResponse(assets.page("home.html"), headers=NO_STORE)
 
     async def describe_reviews(request: Request) -> Response:
         # Only about the ids it is given: the index page sends the ids its browser has opened. Nothing here lists
@@ -118,6 +119,12 @@ def create_app(reviews: Reviews, hub: Hub, host: str, port: int, allow_hosts: It
         except ViewError as exc:
             return error_page(400, "Invalid view", str(exc))
         return HTMLResponse(assets.page("review.html"), headers=NO_STORE)
+
+    async def comments_markdown(request: Request) -> Response:
+        review = review_or_404(request)
+        if isinstance(review, Response):
+            return review
+        return Response(open_threads_markdown(review), media_type="text/markdown; charset=utf-8", headers=NO_STORE)
 
     async def raw_file(request: Request) -> Response:
         review = review_or_404(request)
@@ -164,6 +171,7 @@ def create_app(reviews: Reviews, hub: Hub, host: str, port: int, allow_hosts: It
         Route("/api/reviews", describe_reviews),
         Route("/review/{review_id}/view", view_page),
         Route("/review/{review_id}/raw", raw_file),
+        Route("/review/{review_id}/comments.md", comments_markdown),
         WebSocketRoute("/review/{review_id}/ws", socket),
         Route("/static/pygments.css", css),
         Route(PREFIX + "{version}/pygments.css", css),

@@ -128,6 +128,9 @@ async def _call(sub: Subscriber, service: ReviewService, message: wire.ClientMes
         case wire.OpenFile():
             content, digest = await service.open_file(review_id, view, message.path)
             return wire.FileContent(request_id=message.request_id, path=message.path, content=content, hash=digest)
+        case wire.ApplySuggestionsMsg():
+            edit_id = await service.apply_suggestions(review_id, view, message.client_id, message.ids)
+            return wire.Ack(client_id=message.client_id, id=edit_id)
         case wire.EditMsg():
             edit_id = await service.edit(review_id, view, message.client_id, message.path, message.base_hash,
                                          message.content)

@@ -20,7 +20,7 @@ import { keepElements, restoreKept } from "./keep.js";
  *   table: import("./table.js").Table|null}} Entry table: the diff table in the body, if built
  */
 
-/** Row height in px (keep in sync with --line-height in style.css). */
+/** Row height in px (keep in sync with --line-height in base.css). */
 export const LINE_HEIGHT = 20;
 
 /**

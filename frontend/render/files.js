@@ -1,8 +1,8 @@
 // The list of file sections. Sections (header + a placeholder sized to the diff) exist for every file; the
 // diff rows of a file are built only while it is near the viewport and dropped again when it is far away,
 // so first paint is fast and the DOM stays bounded. Per-file state comes from the store on every render.
-import { h, fileId, afterPaint, SLICE_MS } from "./dom.js";
-import { renderFileHeader } from "./file.js";
+import { h, afterPaint, SLICE_MS } from "./dom.js";
+import { newEntry, renderSection, HEADER_HEIGHT } from "./section.js";
 import { estimateRows } from "../rows.js";
 import { captureAnchor, restoreAnchor, moves, sectionAt } from "./anchor.js";
 import { delegateActions } from "./actions.js";
@@ -16,8 +16,6 @@ import { Proximity } from "./proximity.js";
  * @typedef {import("./body.js").BodyContext} BodyContext
  */
 
-/** Height in px of a file header (roughly, for size estimates). */
-const HEADER_HEIGHT = 46;
 /** Most sections built before the first paint (fewer when they fill two screens). */
 const FIRST_BATCH = 60;
 
@@ -185,7 +183,8 @@ export class FileList {
           break;
         }
         created += 1;
-        entry = this.create(path);
+        entry = newEntry(path);
+        this.entries.set(path, entry);
         const file = this.store.files.get(path);
         if (budget > 0 && file) {
           entry.mounted = true;
@@ -215,22 +214,6 @@ export class FileList {
       if (first) afterPaint(next);
       else setTimeout(next, 0);
     }
-  }
-
-  /**
-   * @private
-   * @param {string} path
-   * @returns {Entry}
-   */
-  create(path) {
-    const id = fileId(path);
-    const section = h("section", { className: "file", attrs: { id, "aria-labelledby": `${id}-title` } });
-    section.dataset.path = path;
-    const body = h("div", { className: "file-body", attrs: { id: `${id}-body` } });
-    /** @type {Entry} */
-    const entry = { path, section, body, mounted: false, near: false, measured: null, headerKey: "", table: null };
-    this.entries.set(path, entry);
-    return entry;
   }
 
   /**
@@ -266,27 +249,8 @@ export class FileList {
    */
   renderFile(path) {
     const entry = this.entries.get(path);
-    const file = this.store.files.get(path);
-    if (!entry || !file) return;
-    const editable = Boolean(this.store.review?.view.live) && !file.binary && file.status !== "deleted";
-    const collapsed = Boolean(this.store.ui.get(path)?.collapsed);
-    // The header shows only these: a file that came again with new lines but the same counts keeps it.
-    const key = JSON.stringify([file.old_path, file.status, file.similarity, file.old_mode, file.new_mode, file.binary,
-      file.untracked, file.additions, file.deletions, editable, collapsed]);
-    if (entry.headerKey !== key || entry.section.firstElementChild === entry.body) {
-      entry.headerKey = key;
-      const header = renderFileHeader(file, this.store.ui.get(path), editable);
-      const heading = header.querySelector("h2");
-      if (heading) heading.tabIndex = -1;
-      if (entry.section.firstElementChild !== entry.body) entry.section.firstElementChild?.remove();
-      if (!entry.body.isConnected) entry.section.append(entry.body);
-      entry.section.prepend(header);
-      this.changed?.add(entry.section);
-    }
-    entry.section.classList.toggle("file-collapsed", collapsed);
-    // Off-screen sections skip layout (content-visibility: auto) and take this size until first rendered.
-    const guess = HEADER_HEIGHT + (collapsed ? 0 : Math.max(3, estimateRows(file)) * LINE_HEIGHT);
-    entry.section.style.containIntrinsicSize = `auto ${guess}px`;
+    if (!entry || !this.store.files.has(path)) return;
+    if (renderSection(entry, this.store)) this.changed?.add(entry.section);
     this.fill(entry);
   }
 

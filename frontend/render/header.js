@@ -86,6 +86,10 @@ export class Header {
     });
     this.whitespace.addEventListener("click", () => this.emit("set-whitespace", { ws: !this.store.view.ws }));
     this.context.addEventListener("change", () => this.emit("set-context", { context: Number(this.context.value) }));
+    // Sticky file headers sit below the page header, whatever its height.
+    new ResizeObserver(() => {
+      document.documentElement.style.setProperty("--topbar-height", `${Math.ceil(root.getBoundingClientRect().height)}px`);
+    }).observe(root);
     this.renderAll();
   }
 

@@ -67,6 +67,27 @@ export class FileTree {
   }
 
   /**
+   * Keep the entry of the file in view marked as the page scrolls (once per frame).
+   * @param {() => string|null} currentPath the path of the file at the top of the view
+   */
+  follow(currentPath) {
+    let queued = false;
+    window.addEventListener(
+      "scroll",
+      () => {
+        if (queued) return;
+        queued = true;
+        requestAnimationFrame(() => {
+          queued = false;
+          const path = currentPath();
+          if (path) this.select(path);
+        });
+      },
+      { passive: true },
+    );
+  }
+
+  /**
    * Mark the entry of the file in view.
    * @param {string} path
    */

@@ -82,7 +82,7 @@ async def test_the_review_comes_first_then_the_notice_then_files(make_repo: Make
     delta.on_view(FilesChanged(("a",)))
     view.notice = ViewNotice("warning", "a rebase is in progress")
     delta.on_view(NoticeChanged(view.notice))
-    delta.on_threads(["c1"])
+    delta.on_thread("c1")
     delta.on_state()
     assert drain(delta) == [SendState(), SendThread("c1"), SendNotice(view.notice), SendFile(view.files["a"])]
 

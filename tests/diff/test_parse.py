@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
+import backloop.git.process as git_process
 import backloop.git.repo as git_repo
 from backloop.diff.model import FileDiff
 from backloop.diff.parse import MAX_RENDER_BYTES, blob_ids, git_quote, parse_hunks, split_raw_patch
 from backloop.diff.resolve import resolve
-from backloop.git.repo import BadRevision, Repo
+from backloop.git.process import BadRevision
+from backloop.git.repo import Repo
 from backloop.viewspec import parse_view
 from tests.conftest import MakeRepo
 from tests.support import GitRepo, compute, texts
@@ -603,7 +605,7 @@ async def test_hostile_user_config_changes_nothing(make_repo: MakeRepo, tmp_path
         "[core]\n\tquotePath = true\n\tpager = false\n\tabbrev = 7\n"
         "[pager]\n\tdiff = false\n"
     )
-    monkeypatch.setitem(git_repo._ENV, "GIT_CONFIG_GLOBAL", str(config))
+    monkeypatch.setitem(git_process.ENV, "GIT_CONFIG_GLOBAL", str(config))
     # The config is in force for git itself:
     assert "noprefix" in GitRepo(repo.root).git("config", "--get-regexp", "diff", env={
         **os.environ, "GIT_CONFIG_GLOBAL": str(config)})
@@ -637,7 +639,7 @@ async def test_git_environment_variables_are_ignored(make_repo: MakeRepo, tmp_pa
     monkeypatch.setenv("GIT_DIR", str(other.root / ".git"))
     monkeypatch.setenv("GIT_EXTERNAL_DIFF", "/bin/false")
     # The environment is read once, at import; a fresh read must drop these again.
-    assert "GIT_DIR" not in git_repo._git_env() and "GIT_EXTERNAL_DIFF" not in git_repo._git_env()
+    assert "GIT_DIR" not in git_process._git_env() and "GIT_EXTERNAL_DIFF" not in git_process._git_env()
     assert sorted(await compute(repo.root, LIVE)) == ["a.txt"]
 
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+import anyio
 import msgspec
 import pytest
 
 from backloop.diff.model import FileDiff
 from backloop.diff.parse import MAX_RENDER_BYTES, build_file, split_raw_patch
+from backloop.diff.resolve import resolve
 from backloop.diff.untracked import complete_patch, untracked_patch
+from backloop.diff.worktree import WorkTree
 from backloop.git.repo import INDEX, Repo
+from backloop.viewspec import parse_view
 from tests.conftest import MakeRepo
 from tests.support import GitRepo
 
@@ -122,3 +127,21 @@ def test_digest_changes_with_content(make_repo: MakeRepo) -> None:
     assert first is not None and second is not None and third is not None
     assert first.digest != second.digest
     assert first.digest == third.digest
+
+
+async def test_blob_ids_in_a_sha256_repository(tmp_path: Path) -> None:
+    """A live view of a SHA-256 repository names an untracked file by the id git gives it there, whole or read
+    again in full (a huge file)."""
+    root = tmp_path / "repo256"
+    await anyio.run_process(["git", "init", "-q", "--object-format=sha256", str(root)])
+    big = b"line\n" * (MAX_RENDER_BYTES // 5 + 10)
+    (root / "new.txt").write_bytes(b"hello\n")
+    (root / "big.txt").write_bytes(big)
+    spec = parse_view({"since": "HEAD", "live": "true"})
+    repo = await Repo.open(root)
+    patches = await WorkTree(repo, 3, False).all_patches(await resolve(repo, spec))
+    for name in ("new.txt", "big.txt"):
+        git_id = (await anyio.run_process(["git", "hash-object", name], cwd=root)).stdout.decode().strip()
+        assert len(git_id) == 64
+        assert patches[name].entry.new_id == git_id, name
+    assert complete_patch(root, patches["big.txt"]).entry.new_id == patches["big.txt"].entry.new_id

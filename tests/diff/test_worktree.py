@@ -14,7 +14,8 @@ from backloop.diff.model import FileDiff
 from backloop.diff.parse import build_file
 from backloop.diff.resolve import resolve
 from backloop.diff.worktree import WorkTree
-from backloop.git.repo import GitError, Repo
+from backloop.git.process import GitError
+from backloop.git.repo import Repo
 from backloop.viewspec import parse_view
 from tests.conftest import MakeRepo
 

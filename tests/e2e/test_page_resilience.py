@@ -27,7 +27,7 @@ LINE_HEIGHT = 20
 
 class Relay:
     """Sits between the page and the server's websocket (Playwright's routeWebSocket): it can hold back
-    server messages and rewrite client messages."""
+    server messages, rewrite client messages, and drop the connection."""
 
     def __init__(self, page: Page, hold: bool = False, rewrite: dict[str, dict[str, object]] | None = None) -> None:
         self.hold = hold
@@ -35,13 +35,24 @@ class Relay:
         self.stubs: set[str] = set()
         self.held: list[str] = []
         self.route: WebSocketRoute | None = None
+        self.connections = 0
+        self.mark: str | None = None
+        self.streaming: set[str] | None = None
         page.route_web_socket(SOCKET, self.connect)
 
     def connect(self, route: WebSocketRoute) -> None:
         self.route = route
+        self.connections += 1
         server = route.connect_to_server()
         server.on_message(self.from_server)
         route.on_message(lambda message: server.send(self.to_server(message)))
+
+    def drop(self, mark: str) -> None:
+        """Close the page's socket (the page connects again). Once the next snapshot and the files streamed after
+        it have passed, the page gets a warning notice saying ``mark``, for a test to wait for."""
+        assert self.route is not None
+        self.mark = mark
+        self.route.close()
 
     def from_server(self, message: str | bytes) -> None:
         assert self.route is not None
@@ -52,6 +63,14 @@ class Relay:
                 self.held.append(message)
                 return
         self.route.send(message)
+        if isinstance(message, str) and self.mark is not None:
+            if message.startswith('{"type":"snapshot"'):
+                self.streaming = {f["path"] for f in json.loads(message)["files"] if f.get("loading")}
+            elif message.startswith('{"type":"file"') and self.streaming is not None:
+                self.streaming.discard(json.loads(message)["file"]["path"])
+            if self.streaming is not None and not self.streaming:
+                self.route.send(json.dumps({"type": "notice", "level": "warning", "message": self.mark}))
+                self.mark = self.streaming = None
 
     def to_server(self, message: str | bytes) -> str | bytes:
         if isinstance(message, str):

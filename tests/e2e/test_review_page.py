@@ -142,3 +142,27 @@ def test_whitespace_and_context_are_in_the_url(repo: GitRepo, start_server: Star
     expect(page).to_have_url(re.compile(r"[?&]ws=1\b"))
     expect(page.get_by_role("button", name="Hide whitespace")).to_have_attribute("aria-pressed", "true")
     expect(page).to_have_url(re.compile(r"[?&]context=10\b"))
+
+
+def test_the_sidebar_marks_the_file_in_view_and_file_headers_stick_below_the_page_header(
+        repo: GitRepo, start_server: StartServer, page: Page) -> None:
+    for i in range(6):
+        repo.write(f"f{i}.txt", numbered(60, f"f{i} line"))
+    repo.commit("files")
+    for i in range(6):
+        repo.write(f"f{i}.txt", numbered(60, f"f{i} changed"))
+    server = start_server()
+    open_view(page, server.url)
+    current = page.locator("#sidebar a[aria-current]")
+    section(page, "f4.txt").scroll_into_view_if_needed()
+    row(page, "f4.txt", "n30").scroll_into_view_if_needed()
+    expect(current).to_have_attribute("data-file", "f4.txt")
+    # the page header's height, measured, is where the file header in view sticks
+    height = page.locator("#topbar").evaluate("e => Math.ceil(e.getBoundingClientRect().height)")
+    sticky = page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--topbar-height')")
+    assert sticky == f"{height}px"
+    header = section(page, "f4.txt").locator(".file-header")
+    assert header.evaluate("e => e.getBoundingClientRect().top") == height
+    section(page, "f1.txt").scroll_into_view_if_needed()
+    row(page, "f1.txt", "n30").scroll_into_view_if_needed()
+    expect(current).to_have_attribute("data-file", "f1.txt")

@@ -16,7 +16,7 @@ import pytest
 from starlette.testclient import TestClient, WebSocketTestSession
 
 from backloop.config import Settings
-from backloop.review.session import Review
+from backloop.review.session import Review, ReviewEvent
 from backloop.review.store import Store
 from backloop.runtime import Runtime
 from tests.conftest import MakeRepo
@@ -165,13 +165,13 @@ def until(env: Env, done: Callable[[], bool], what: str) -> None:
     async def wait() -> None:
         changed = anyio.Event()
 
-        def check(review_id: str, comment_ids: list[str], state: bool) -> None:
+        def check(_event: ReviewEvent | None = None) -> None:
             if done():
                 changed.set()
 
         env.runtime.reviews.listen(check)
         try:
-            check("", [], False)
+            check()
             with anyio.fail_after(TIMEOUT_S):
                 await changed.wait()
         except TimeoutError:

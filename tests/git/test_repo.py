@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-import backloop.git.repo as git_repo
+import backloop.git.process as git_process
 from backloop.diff.parse import split_raw_patch
-from backloop.git.repo import INDEX, WORKTREE, BadRevision, GitError, NotARepository, Repo, Target
+from backloop.git.process import BadRevision, GitError, NotARepository
+from backloop.git.repo import INDEX, WORKTREE, Repo, Target
 from tests.conftest import MakeRepo
 from tests.support import GitRepo
 
@@ -60,7 +61,7 @@ async def test_open_linked_worktree(make_repo: MakeRepo, tmp_path: Path) -> None
 
 async def test_git_not_installed(make_repo: MakeRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     repo = await Repo.open(make_repo({"a": "a\n"}).root)
-    monkeypatch.setitem(git_repo._ENV, "PATH", str(tmp_path))
+    monkeypatch.setitem(git_process.ENV, "PATH", str(tmp_path))
     with pytest.raises(GitError, match="git is not installed"):
         await repo.resolve("HEAD")
 
@@ -292,7 +293,7 @@ async def test_diff_unindexed_compares_the_base_with_work_tree_files(make_repo: 
     index = gr.root / ".git" / "index"
     before = (index.read_bytes(), index.stat().st_mtime_ns)
     repo = await Repo.open(gr.root)
-    monkeypatch.setattr(git_repo, "MAX_PATHSPEC_BYTES", 12)
+    monkeypatch.setattr(git_process, "MAX_PATHSPEC_BYTES", 12)
     outputs = await repo.diff_unindexed(gr.head(), names)
     assert len(outputs) > 1
     patches = [p for out in outputs for p in split_raw_patch(out)]
@@ -311,3 +312,12 @@ async def test_ignored_asks_the_exclude_rules(make_repo: MakeRepo) -> None:
     assert await repo.ignored([*ignored, "a.txt", "new.txt", "gone.log"]) == set(ignored)
     assert await repo.ignored([]) == set()
     assert await repo.ignored(["new.txt"]) == set()
+
+
+async def test_blob_size(make_repo: MakeRepo) -> None:
+    git = make_repo({"a.txt": "12345\n"})
+    repo = await Repo.open(git.root)
+    blob = git.git("rev-parse", "HEAD:a.txt").strip()
+    assert await repo.blob_size(blob) == 6
+    assert await repo.blob_size("0" * 40) is None  # no such object
+    assert await repo.blob_size("--help") is None  # never an option

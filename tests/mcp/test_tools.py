@@ -15,6 +15,8 @@ from mcp.types import CallToolResult, TextContent
 from backloop.config import Settings
 from backloop.mcp import tools
 from backloop.mcp.server import build_server
+from backloop.review import pending as pending_review
+from backloop.review.session import ReviewEvent
 from backloop.runtime import Runtime
 from tests.conftest import MakeRepo
 from tests.support import ROOT, GitRepo
@@ -36,12 +38,12 @@ async def agent_becomes(runtime: Runtime, review_id: str, state: str) -> None:
     assert review is not None
     reached = anyio.Event()
 
-    def check(rid: str, comment_ids: list[str], changed: bool) -> None:
-        if rid == review_id and review.agent == state:
+    def check(_event: ReviewEvent | None = None) -> None:
+        if review.agent == state:
             reached.set()
 
     runtime.reviews.listen(check)
-    check(review_id, [], True)
+    check()
     with anyio.fail_after(10):
         await reached.wait()
 
@@ -215,7 +217,7 @@ async def test_a_submitted_review_arrives_as_one_result(harness: Harness) -> Non
     async with anyio.create_task_group() as tg:
         tg.start_soon(wait)
         await agent_becomes(harness.runtime, review_id, "waiting")
-        await reviews.submit_review(review_id, "s1", "and a summary", "comment")
+        await pending_review.submit(reviews, review_id, "s1", "and a summary", "comment")
     assert got[0].structured_content is not None
     items = got[0].structured_content["items"]
     assert [i["comment_id"] for i in items[:3]] == [c.id for c in held]

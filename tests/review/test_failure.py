@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backloop.diff.sides import TooLargeToLoad, ViewUnavailable
-from backloop.git.repo import BadRevision, GitError, NotARepository
+from backloop.git.process import BadRevision, GitError, NotARepository
 from backloop.review.failure import Failure, failure
 from backloop.review.session import ReviewError
 from backloop.review.store import ClientIdReused, StoreError

@@ -11,6 +11,7 @@ import pytest
 
 from backloop.config import DATABASE
 from backloop.git.repo import Repo
+from backloop.review import pending as pending_review
 from backloop.review.entry import Entry
 from backloop.review.session import Review, ReviewError, Reviews
 from backloop.review.store import EntryDeleted, Store
@@ -52,7 +53,8 @@ async def test_a_waiting_agent_gets_the_whole_batch_as_one_result(make_repo: Mak
     reviews, review = await setup(make_repo, tmp_path)
     pending = await start_a_review(reviews, review)
     (task,) = await waiting(reviews, review)  # already blocked when the review is submitted
-    submission, fresh = await reviews.submit_review(review.id, "s1", "overall: rename things", "request_changes")
+    submission, fresh = await pending_review.submit(reviews, review.id, "s1", "overall: rename things",
+                                                    "request_changes")
     assert fresh
     got = await asyncio.wait_for(task, 10)
     assert [e.id for e in got[:3]] == pending
@@ -61,7 +63,7 @@ async def test_a_waiting_agent_gets_the_whole_batch_as_one_result(make_repo: Mak
     assert review.state == "changes_requested"
     assert not any(c.pending for c in review.comments.values())
     # A resent submission changes nothing and is acknowledged with the same id.
-    assert await reviews.submit_review(review.id, "s1", "overall: rename things", "request_changes") == (
+    assert await pending_review.submit(reviews, review.id, "s1", "overall: rename things", "request_changes") == (
         submission, False)
 
 
@@ -75,7 +77,7 @@ async def test_no_waiter_sees_half_a_batch(make_repo: MakeRepo, tmp_path: Path) 
         racing = asyncio.create_task(reviews.broker.wait(review.id, 30, lambda: False))
         for _ in range(attempt % 4):
             await asyncio.sleep(0)  # (scheduling offsets, not a wait for a condition)
-        await reviews.submit_review(review.id, f"s{attempt}", "", "comment")
+        await pending_review.submit(reviews, review.id, f"s{attempt}", "", "comment")
         for task in (asleep, racing):
             assert [e.id for e in await asyncio.wait_for(task, 10)] == pending
         reviews.broker.mark_delivered(await reviews.broker.pending(review.id))
@@ -84,34 +86,34 @@ async def test_no_waiter_sees_half_a_batch(make_repo: MakeRepo, tmp_path: Path) 
 async def test_verdicts_set_the_state_like_their_messages(make_repo: MakeRepo, tmp_path: Path) -> None:
     reviews, review = await setup(make_repo, tmp_path)
     await start_a_review(reviews, review, 1)
-    await reviews.submit_review(review.id, "s1", "", "comment")
+    await pending_review.submit(reviews, review.id, "s1", "", "comment")
     assert reviews.require(review.id).state == "open"
     with pytest.raises(ReviewError) as nothing:
-        await reviews.submit_review(review.id, "s2", " ", "request_changes")
+        await pending_review.submit(reviews, review.id, "s2", " ", "request_changes")
     assert nothing.value.code == "invalid_message"
-    await reviews.submit_review(review.id, "s3", "not yet", "request_changes")
+    await pending_review.submit(reviews, review.id, "s3", "not yet", "request_changes")
     assert reviews.require(review.id).state == "changes_requested"
     reviews.broker.mark_delivered(await reviews.broker.pending(review.id))
     (task,) = await waiting(reviews, review)
     await start_a_review(reviews, review, 1, prefix="q")
-    await reviews.submit_review(review.id, "s4", "fine otherwise", "approve")
+    await pending_review.submit(reviews, review.id, "s4", "fine otherwise", "approve")
     assert review.state == "approved"
     # The approval's comments come first (as with a note to an approval); the review's state says the rest.
     assert [e.body for e in await asyncio.wait_for(task, 10)] == ["pending 0", "fine otherwise"]
-    await reviews.submit_review(review.id, "s5", "", "approve")  # approving needs nothing else
+    await pending_review.submit(reviews, review.id, "s5", "", "approve")  # approving needs nothing else
 
 
 async def test_edit_and_delete_only_pending_comments(make_repo: MakeRepo, tmp_path: Path) -> None:
     reviews, review = await setup(make_repo, tmp_path)
     first, second = await start_a_review(reviews, review, 2)
-    await reviews.change_pending(review.id, "e1", first, "pending 0, reworded")
-    await reviews.change_pending(review.id, "e1", first, "pending 0, reworded")  # resent: done once
-    await reviews.change_pending(review.id, "d1", second, None)
-    await reviews.change_pending(review.id, "d1", second, None)  # resent: acknowledged again
+    await pending_review.change(reviews, review.id, "e1", first, "pending 0, reworded")
+    await pending_review.change(reviews, review.id, "e1", first, "pending 0, reworded")  # resent: done once
+    await pending_review.change(reviews, review.id, "d1", second, None)
+    await pending_review.change(reviews, review.id, "d1", second, None)  # resent: acknowledged again
     assert review.comments[first].body == "pending 0, reworded"
     assert second not in review.comments
     with pytest.raises(ReviewError) as gone:
-        await reviews.change_pending(review.id, "d2", second, None)
+        await pending_review.change(reviews, review.id, "d2", second, None)
     assert gone.value.code == "unknown_comment"
     with pytest.raises(EntryDeleted):  # the deleted comment's own message, resent
         await reviews.comment(review.id, "p1", body="pending 1", path="a.py", line=2, pending=True)
@@ -124,10 +126,10 @@ async def test_edit_and_delete_only_pending_comments(make_repo: MakeRepo, tmp_pa
     with pytest.raises(ReviewError):
         reviews.review_of_comment(first)
 
-    await reviews.submit_review(review.id, "s1", "", "comment")
+    await pending_review.submit(reviews, review.id, "s1", "", "comment")
     for message in ("e9", "d9"):
         with pytest.raises(ReviewError) as late:
-            await reviews.change_pending(review.id, message, first, None if message == "d9" else "again")
+            await pending_review.change(reviews, review.id, message, first, None if message == "d9" else "again")
         assert late.value.code == "not_pending"
     assert (await reviews.store.entries(review.id))[0].body == "pending 0, reworded"
     assert reviews.review_of_comment(first) is review
@@ -136,7 +138,7 @@ async def test_edit_and_delete_only_pending_comments(make_repo: MakeRepo, tmp_pa
 async def test_pending_comments_survive_a_restart(make_repo: MakeRepo, tmp_path: Path) -> None:
     reviews, review = await setup(make_repo, tmp_path)
     pending = await start_a_review(reviews, review)
-    await reviews.change_pending(review.id, "e1", pending[0], "edited before the restart")
+    await pending_review.change(reviews, review.id, "e1", pending[0], "edited before the restart")
     await asyncio.to_thread(reviews.store.close)
 
     again = Reviews(Store(tmp_path / DATABASE))
@@ -144,7 +146,7 @@ async def test_pending_comments_survive_a_restart(make_repo: MakeRepo, tmp_path:
     assert [c.id for c in restored.comments.values() if c.pending] == pending
     assert restored.comments[pending[0]].body == "edited before the restart"
     assert await again.broker.pending(review.id) == []
-    await again.submit_review(review.id, "s1", "", "comment")
+    await pending_review.submit(again, review.id, "s1", "", "comment")
     assert [e.id for e in await again.broker.pending(review.id)] == pending
 
 
@@ -204,7 +206,7 @@ async def test_a_failed_submission_leaves_everything_pending(make_repo: MakeRepo
 
     reviews.store.submit = failing_submit  # type: ignore[method-assign]
     with pytest.raises(Exception, match="UNIQUE"):
-        await reviews.submit_review(review.id, "s1", "summary", "request_changes")
+        await pending_review.submit(reviews, review.id, "s1", "summary", "request_changes")
     assert review.state == "open"
     assert [e.id for e in await reviews.store.entries(review.id) if e.pending] == pending
     assert await reviews.store.seen_client_id(review.id, "s1", "submit") is None

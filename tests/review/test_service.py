@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from backloop.diff.view import DiffView
-from backloop.git.repo import GitError
+from backloop.git.process import GitError
 from backloop.hub import Hub
 from backloop.review.failure import failure
 from backloop.review.service import ReviewService, detach

@@ -105,7 +105,8 @@ def get(server: Backloop, path: str) -> bytes:
     return raw_http(server.port, request)
 
 
-@pytest.mark.parametrize("route", ["view?" + LIVE_QUERY, "raw?path=a.txt&side=new&" + LIVE_QUERY, "view"])
+@pytest.mark.parametrize("route", ["view?" + LIVE_QUERY, "raw?path=a.txt&side=new&" + LIVE_QUERY, "view",
+                                   "comments.md"])
 def test_wrong_ids_get_byte_identical_404_pages(server: Backloop, route: str) -> None:
     real = get(server, f"/review/{server.review_id}/{route}")
     assert not real.startswith(b"HTTP/1.1 404"), real[:200]  # the control: the real id is found

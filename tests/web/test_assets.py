@@ -75,3 +75,47 @@ def test_nothing_outside_the_directory_is_served(tmp_path: Path) -> None:
         assert client.get(f"{base}/link.txt").status_code == 404
         assert client.get(f"{base}/%2e%2e/secret.txt").status_code == 404
         assert client.get(f"{base}/..%2fsecret.txt").status_code == 404
+
+
+FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
+STYLESHEET = re.compile(r'<link rel="?stylesheet"? href="?([^" >]+)"?>')
+
+
+def _served_stylesheets(served: Served, page: str) -> list[str]:
+    """The stylesheets ``page`` links, each fetched: versioned, cached for good, CSS."""
+    html = served.get(page).text
+    urls = STYLESHEET.findall(html)
+    assert urls, page
+    for url in urls:
+        assert re.match(rf"{PREFIX}[0-9a-f]+/", url), f"{url} is not under the versioned path"
+        response = served.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["content-type"].startswith("text/css"), url
+        assert response.headers["cache-control"] == IMMUTABLE, url
+        assert response.text.strip(), url
+    return [re.sub(rf"^{PREFIX}[0-9a-f]+/", "", url) for url in urls]
+
+
+def test_each_render_module_has_its_stylesheet_linked_and_served(make_repo: MakeRepo, served: Served) -> None:
+    review = served.review(make_repo({"a.txt": "a\n"}).root)
+    linked = _served_stylesheets(served, f"/review/{review.id}/view?{LIVE_QUERY}")
+    assert linked[0] == "base.css"  # (first in the cascade: the theme and the shared controls)
+    assert linked[-1] == "pygments.css"  # (last: token colours over the diff's)
+    sheets = sorted(p.relative_to(FRONTEND).as_posix() for p in (FRONTEND / "render").glob("*.css"))
+    assert sheets
+    for sheet in sheets:
+        assert (FRONTEND / sheet).with_suffix(".js").is_file(), f"{sheet} stands beside no module"
+        assert sheet in linked, f"review.html does not link {sheet}"
+    assert len(linked) == len(set(linked))
+    # the index page: the shared base and its own
+    assert _served_stylesheets(served, "/") == ["base.css", "home.css"]
+
+
+def test_error_pages_link_the_base_stylesheet(served: Served) -> None:
+    page = served.get("/review/nope/view")
+    assert page.status_code == 404
+    (url,) = re.findall(r"<link rel=stylesheet href=(\S+?)>", page.text)
+    sheet = served.get(url)
+    assert sheet.status_code == 200
+    assert sheet.headers["content-type"].startswith("text/css")
+    assert ".error-page" in sheet.text

@@ -194,9 +194,9 @@ def test_added_staged_and_restored(make_repo: MakeRepo, served: Served, tmp_path
 def test_many_files_removed_from_the_index(make_repo: MakeRepo, served: Served, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]) -> None:
     """More such paths than fit on one command line (the limit made small here) are compared in batches."""
-    import backloop.git.repo as git_repo
+    import backloop.git.process as git_process
 
-    monkeypatch.setattr(git_repo, "MAX_PATHSPEC_BYTES", 40)
+    monkeypatch.setattr(git_process, "MAX_PATHSPEC_BYTES", 40)
     repo = make_repo({f"d/file-{i:02d}.txt": f"{i}\n" for i in range(12)})
     run_steps(repo, served, tmp_path, [
         (git(*command), {"d/file-00.txt": None}),

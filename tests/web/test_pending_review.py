@@ -57,9 +57,9 @@ def answer_and_before(ws: WebSocketTestSession, client_id: str) -> tuple[Message
     return receive_until(ws, lambda m: m.get("client_id") == client_id)
 
 
-def pending_comment(ws: WebSocketTestSession, client_id: str, line: int) -> str:
+def pending_comment(ws: WebSocketTestSession, client_id: str, line: int, body: str | None = None) -> str:
     ws.send_json({"type": "comment", "client_id": client_id, "path": "app.py", "line": line,
-                  "body": f"on line {line}", "pending": True})
+                  "body": body or f"on line {line}", "pending": True})
     ack = answer(ws, client_id)
     assert ack["type"] == "ack", ack
     return str(ack["id"])
@@ -111,6 +111,11 @@ def test_pending_comments_are_edited_and_deleted_in_every_window(make_repo: Make
 
         person.send_json({"type": "reply", "client_id": "r", "comment_id": keep, "body": "more"})
         assert answer(person, "r")["code"] == "pending_comment"
+        suggesting = pending_comment(person, "p3", 3, "```suggestion\nc = 3\n```")
+        person.send_json({"type": "apply_suggestions", "client_id": "a", "ids": [suggesting]})
+        assert answer(person, "a")["code"] == "pending_comment"
+        person.send_json({"type": "delete_comment", "client_id": "d3", "comment_id": suggesting})
+        answer(person, "d3")
         person.send_json({"type": "submit_review", "client_id": "s", "verdict": "comment"})
         answer(person, "s")
         person.send_json({"type": "edit_comment", "client_id": "late", "comment_id": keep, "body": "too late"})

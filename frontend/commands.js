@@ -1,0 +1,42 @@
+// What the page's controls ask for (`backloop:*` events from the DOM, see render/actions.js): store changes,
+// socket messages, the forms and editor of extras.js, and view settings kept in the URL.
+import { on } from "./events.js";
+import { withParams } from "./url.js";
+
+/**
+ * @typedef {object} Page
+ * @property {import("./store.js").Store} store
+ * @property {import("./transport.js").Transport} transport
+ * @property {import("./render/files.js").FileList} files
+ * @property {import("./extras-loader.js").ExtrasLoader} extras
+ */
+
+/** @param {Page} page */
+export function handleCommands({ store, transport, files, extras }) {
+  on(document, "backloop:reveal", ({ path }) => files.reveal(path));
+  on(document, "backloop:toggle-collapse", ({ path }) => store.setCollapsed(path, !store.ui.get(path)?.collapsed));
+  on(document, "backloop:expand", ({ path, start, end }) => {
+    const message = store.requestExpand(path, start, end);
+    if (message) transport.send(message);
+  });
+  on(document, "backloop:load-file", ({ path }) => {
+    const message = store.requestLoad(path);
+    if (message) transport.send(message);
+  });
+  on(document, "backloop:edit-file", ({ path }) => {
+    if (store.ui.get(path)?.collapsed) store.setCollapsed(path, false);
+    extras.use((ready) => ready.editors.open(path));
+  });
+  // (A "+" clicked before the comment forms loaded opens its form once they have.)
+  on(document, "backloop:open-comment", (click) => extras.use((ready) => ready.forms.click(click)));
+  on(document, "backloop:select-lines", ({ range, row }) => extras.use((ready) => ready.forms.open(range, row)));
+  on(document, "backloop:retry-now", () => transport.retryNow());
+  on(document, "backloop:set-layout", ({ layout }) => {
+    store.setLayout(layout === "split" ? "split" : "unified");
+    history.replaceState(history.state, "", withParams(location.href, { view: layout === "split" ? "split" : null }));
+  });
+  on(document, "backloop:set-whitespace", ({ ws }) => location.assign(withParams(location.href, { ws: ws ? "1" : null })));
+  on(document, "backloop:set-context", ({ context }) =>
+    location.assign(withParams(location.href, { context: context === 3 ? null : String(context) })),
+  );
+}
