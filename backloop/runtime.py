@@ -39,10 +39,11 @@ def _freeze_startup_heap() -> None:
 
 
 def wire_live(reviews: Reviews) -> Hub:
-    """The live side of ``reviews``: their running views, comments that follow their code as it changes, and the
-    hub that fans both out to the pages."""
+    """The live side of ``reviews``: their running views, comments that follow their code as it changes, viewed
+    files that come back when theirs changes, and the hub that fans it all out to the pages."""
     views = Views()
     views.on_start(Follow(reviews).view_started)
+    views.on_start(reviews.viewed.view_started)
     return Hub(reviews, views)
 
 
@@ -159,4 +160,5 @@ class Runtime:
         await self.hub.views.close()
         highlight_pool.shutdown()
         await self.reviews.broker.flush()
+        await self.reviews.viewed.flush()
         await asyncio.to_thread(self.store.close)

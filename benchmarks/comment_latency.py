@@ -1,5 +1,5 @@
 """Agent-loop latency: cold start of ``backloop-mcp``, startreview → URL served, and a comment's trip from the
-"Add comment" click in Chromium to the agent's ``await_comments`` result.
+"Add single comment" click in Chromium to the agent's ``await_comments`` result.
 
 Cold starts alternate between two agents: one that waits for the SDK (``ping``) before its first call, which
 times spawn → ``initialize``, → ``tools/list`` (answered while the SDK loads), → ready, and startreview → URL
@@ -169,7 +169,7 @@ def comment_latency(samples: int) -> list[float]:
         # The clock starts at the person's click as the page sees it: Playwright's own work before it dispatches
         # the click (actionability checks, round trips) is not ours, and is 30-300 ms on a busy machine.
         page.evaluate("""() => document.addEventListener("click", (event) => {
-            if (event.target.closest("button")?.textContent.includes("Add comment"))
+            if (event.target.closest("button")?.textContent.includes("Add single comment"))
                 window.benchClick = performance.timeOrigin + performance.now();
         }, true)""")
         section = page.locator('[data-path="app.py"]')
@@ -179,7 +179,7 @@ def comment_latency(samples: int) -> list[float]:
             section.get_by_role("button", name=f"Comment on line {line}", exact=True).click()
             page.get_by_role("textbox", name="Comment").fill(f"sample {n}")
             waiting = mcp.tool("await_comments", {"review_id": review_id, "timeout_seconds": 30})
-            button = page.get_by_role("button", name="Add comment")
+            button = page.get_by_role("button", name="Add single comment")
             button.wait_for()
             button.click()
             _, arrived = mcp.arrival(waiting)
@@ -211,7 +211,7 @@ def main() -> None:
               f"p95 {p95(times[key]) * 1000:8.1f} ms   (no target)")
     report("startreview → URL served", times["served"], TARGETS["startreview_served"], "median")
     if not args.no_browser:
-        report("Add comment → await_comments", comment_latency(args.samples), TARGETS["comment_p95"], "p95")
+        report("Add single comment → await_comments", comment_latency(args.samples), TARGETS["comment_p95"], "p95")
 
 
 if __name__ == "__main__":

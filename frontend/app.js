@@ -68,7 +68,7 @@ function main() {
   new LargeFiles(store, transport);
   new Painter(store, [notices, offline, header, tree, files, extras]);
   connect(transport, store, outbox, extras);
-  handleCommands({ store, transport, files, extras });
+  handleCommands({ store, transport, files, extras, outbox, showError });
 }
 
 main();

@@ -5,6 +5,8 @@ import { Threads } from "./render/threads.js";
 import { CommentForms, formState } from "./render/comment-form.js";
 import { Editors } from "./render/editor.js";
 import { Verdict } from "./render/verdict.js";
+import { SubmitReview } from "./render/submit-review.js";
+import { CLIENT } from "./protocol.js";
 
 /**
  * @typedef {import("./store.js").Store} Store
@@ -40,17 +42,20 @@ export class Extras {
     const { store, files, outbox, showError } = page;
     this.page = page;
     this.threads = new Threads();
-    this.forms = new CommentForms(page.selection, (message, handlers) => outbox.submit(message, handlers));
+    /** @type {import("./render/comment-form.js").Submit} */
+    const submit = (message, handlers) => outbox.submit(message, handlers);
+    this.forms = new CommentForms(page.selection, submit, () => store.comments.pendingCount() > 0);
     this.editors = new Editors({
       bodyFor: (path) => files.sectionFor(path)?.querySelector(".file-body") ?? null,
       send: (message) => page.transport.send(message),
       submit: (message, handlers) => outbox.submit(message, handlers),
     });
     this.verdict = new Verdict(page.actions, store);
+    this.submitReview = new SubmitReview(page.actions, store, submit);
     files.attachThreads(this.threads);
     this.renderConversation();
 
-    on("backloop:submit-comment", ({ form }) => this.forms.send(form));
+    on("backloop:submit-comment", ({ form, mode }) => this.forms.send(form, mode));
     on("backloop:cancel-comment", ({ form }) => form && this.forms.close(form));
     on("backloop:submit-reply", ({ form, commentId, body }) => {
       if (!body.trim()) return;
@@ -70,6 +75,22 @@ export class Extras {
       );
     });
     on("backloop:resolve", ({ commentId }) => outbox.submit({ type: "resolve", comment_id: commentId }, { onError: showError }));
+    on("backloop:edit-pending", ({ commentId }) => this.threads.startEdit(commentId));
+    on("backloop:cancel-edit-pending", ({ commentId }) => this.threads.stopEdit(commentId));
+    on("backloop:save-pending", ({ form, commentId, body }) => {
+      if (!body.trim()) {
+        formState(form, false, "Write something, or delete the comment.");
+        return;
+      }
+      formState(form, true);
+      outbox.submit(
+        { type: CLIENT.EDIT_COMMENT, comment_id: commentId, body },
+        { onAck: () => this.threads.stopEdit(commentId, body), onError: (error) => formState(form, false, error.message) },
+      );
+    });
+    on("backloop:delete-pending", ({ commentId }) =>
+      outbox.submit({ type: CLIENT.DELETE_COMMENT, comment_id: commentId }, { onError: showError }),
+    );
     on("backloop:approve", () => outbox.submit({ type: "approve", body: "" }, { onError: showError }));
     on("backloop:request-changes", ({ body, form }) =>
       outbox.submit(
@@ -82,6 +103,8 @@ export class Extras {
   /** @param {Change[]} changes */
   update(changes) {
     this.verdict.update(changes);
+    this.submitReview.update(changes);
+    if (changes.some((change) => change.type === "comments")) this.forms.relabel();
     if (changes.some((change) => change.type === "comments" && change.paths.includes(null))) this.renderConversation();
   }
 

@@ -34,6 +34,13 @@ class SendThread:
 
 
 @dataclass(frozen=True)
+class SendViewed:
+    """The viewed marks of these paths changed."""
+
+    paths: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class SendNotice:
     notice: ViewNotice
 
@@ -48,7 +55,7 @@ class SendRemoved:
     path: str
 
 
-Change = SendState | SendThread | SendNotice | SendFile | SendRemoved
+Change = SendState | SendThread | SendViewed | SendNotice | SendFile | SendRemoved
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,7 @@ class ClientDelta:
         self._notice: ViewNotice | None = None
         self._notice_dirty = False
         self._threads: set[str] = set()
+        self._viewed: set[str] = set()
         self._state = False
 
     # ---- marking ---------------------------------------------------------------------------------------------
@@ -87,6 +95,13 @@ class ClientDelta:
     def on_state(self) -> None:
         self._state = True
 
+    def on_viewed(self, paths: list[str]) -> None:
+        self._viewed.update(paths)
+
+    def sent(self, path: str) -> FileDiff | None:
+        """The version of ``path`` this client was last sent."""
+        return self._sent.get(path)
+
     def load(self, fd: FileDiff) -> None:
         """Send the complete version of a ``too_large`` file to this client from now on (while it is current)."""
         self._full[fd.path] = fd
@@ -101,6 +116,7 @@ class ClientDelta:
         self._sent = {fd.path: fd for fd in files}
         self._dirty.clear()
         self._threads.clear()
+        self._viewed.clear()
         budget = SNAPSHOT_LINES
         for i, fd in enumerate(files):
             lines = sum(len(h.lines) for h in fd.hunks)
@@ -126,6 +142,10 @@ class ClientDelta:
             return SendState()
         if self._threads:
             return SendThread(self._threads.pop())
+        if self._viewed:
+            paths = tuple(sorted(self._viewed))
+            self._viewed.clear()
+            return SendViewed(paths)
         if self._notice_dirty:
             notice = self._take_notice()
             if notice is not None:

@@ -62,7 +62,7 @@ class Broker:
                 waiter.unknown = True
             else:
                 waiter.arrived.extend(e for e in entries if e.author == "person" and e.kind in AGENT_KINDS
-                                      and not e.delivered)
+                                      and not e.delivered and not e.pending)
             waiter.wake.set()
 
     async def pending(self, review_id: str) -> list[Entry]:

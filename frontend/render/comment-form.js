@@ -1,5 +1,7 @@
 // New-comment forms under diff lines: one line, or a range of lines on one side (from a drag or a shift-click,
-// see selection.js). A form row is marked data-keep, so it survives re-renders of its file.
+// see selection.js). A form row is marked data-keep, so it survives re-renders of its file. A comment goes to the
+// agent at once ("Add single comment"), or is held in the person's review until they submit it ("Start a review",
+// then "Add review comment"); from the keyboard (Ctrl+Enter), the second once a review is started.
 import { h, button } from "./dom.js";
 
 /**
@@ -39,11 +41,19 @@ export function formState(form, busy, error = "") {
 }
 
 /**
+ * The label of the button that holds a comment in the person's review.
+ * @param {boolean} reviewing a review is started (it has pending comments)
+ * @returns {string}
+ */
+export const reviewLabel = (reviewing) => (reviewing ? "Add review comment" : "Start a review");
+
+/**
  * A new-comment form as a table row.
  * @param {Range & {key: string, columns: number}} where
+ * @param {boolean} reviewing a review is started
  * @returns {HTMLTableRowElement}
  */
-export function commentFormRow(where) {
+export function commentFormRow(where, reviewing) {
   const text = h("textarea", {
     className: "input comment-input",
     attrs: { rows: "3", placeholder: "Leave a comment (Markdown)", "aria-label": "Comment" },
@@ -56,7 +66,8 @@ export function commentFormRow(where) {
     error,
     h("div", { className: "form-actions" }, [
       button("Cancel", { className: "btn", data: { action: "cancel-comment" } }),
-      h("button", { className: "btn btn-primary", text: "Add comment", attrs: { type: "submit" } }),
+      h("button", { className: "btn", text: "Add single comment", attrs: { type: "submit", value: "single" } }),
+      h("button", { className: "btn btn-primary", text: reviewLabel(reviewing), attrs: { type: "submit", value: "review" } }),
     ]),
   ]);
   Object.assign(form.dataset, { path: where.path, side: where.side, line: String(where.start) });
@@ -84,10 +95,20 @@ export class CommentForms {
   /**
    * @param {LineSelection} selection
    * @param {Submit} submit sends a message with a client_id (the outbox)
+   * @param {() => boolean} reviewing whether a review is started (has pending comments)
    */
-  constructor(selection, submit) {
+  constructor(selection, submit, reviewing) {
     this.selection = selection;
     this.submit = submit;
+    this.reviewing = reviewing;
+  }
+
+  /** A review was started or submitted: the open forms say what their button does now. */
+  relabel() {
+    const label = reviewLabel(this.reviewing());
+    for (const control of document.querySelectorAll("form.comment-form button[value=review]")) {
+      if (control.textContent !== label) control.textContent = label;
+    }
   }
 
   /**
@@ -129,7 +150,7 @@ export class CommentForms {
     let anchor = row;
     while (anchor.nextElementSibling?.matches(".thread-row")) anchor = /** @type {HTMLTableRowElement} */ (anchor.nextElementSibling);
     const columns = row.closest("table")?.classList.contains("diff-split") ? 4 : 3;
-    const form = commentFormRow({ ...range, key: row.dataset.key ?? "", columns });
+    const form = commentFormRow({ ...range, key: row.dataset.key ?? "", columns }, this.reviewing());
     anchor.after(form);
     const text = form.querySelector("textarea");
     if (text) {
@@ -139,10 +160,11 @@ export class CommentForms {
   }
 
   /**
-   * Send a form's comment.
+   * Send a form's comment: at once ("single"), or held in the review ("review"; by default once it is started).
    * @param {HTMLFormElement} form
+   * @param {string} [mode] the button it was sent with
    */
-  send(form) {
+  send(form, mode = "") {
     const range = formRange(form);
     const body = form.querySelector("textarea")?.value ?? "";
     if (!body.trim()) {
@@ -153,6 +175,7 @@ export class CommentForms {
     /** @type {Record<string, unknown> & {type: string}} */
     const message = { type: "comment", path: range.path, side: range.side, line: range.start, body };
     if (range.end !== range.start) message.end_line = range.end;
+    if (mode === "review" || (!mode && this.reviewing())) message.pending = true;
     this.submit(message, {
       onAck: () => this.close(form),
       onError: (error) => formState(form, false, error.message),

@@ -33,7 +33,7 @@ def test_a_shell_agent_gets_the_page_comment_and_its_reply_shows_in_the_page(
         expect(page.get_by_text("waiting", exact=False).first).to_be_visible()
         app.get_by_role("button", name="Comment on line 5", exact=True).click()
         page.get_by_role("textbox", name="Comment").fill("Please return 2 again, not 22.")
-        page.get_by_role("button", name="Add comment").click()
+        page.get_by_role("button", name="Add single comment").click()
         out, err = waiting.communicate(timeout=TIMEOUT_S * 3)
     finally:
         if waiting.poll() is None:

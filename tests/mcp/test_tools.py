@@ -16,6 +16,7 @@ from backloop.config import Settings
 from backloop.mcp import tools
 from backloop.mcp.server import build_server
 from backloop.review import agent
+from backloop.review import pending as pending_review
 from backloop.review.session import ReviewEvent
 from backloop.runtime import Runtime
 from tests.conftest import MakeRepo
@@ -202,6 +203,31 @@ async def test_await_wakes_when_a_comment_arrives(harness: Harness) -> None:
         await harness.runtime.reviews.comment(review_id, "c1", body="now", path="app.py")
     assert "now" in text(got[0])
     await agent_becomes(harness.runtime, review_id, "working")
+
+
+async def test_a_submitted_review_arrives_as_one_result(harness: Harness) -> None:
+    review_id = await harness.start()
+    reviews = harness.runtime.reviews
+    held = [await reviews.comment(review_id, f"p{n}", body=f"held {n}", path="app.py", pending=True)
+            for n in range(3)]
+    for name, args in (("resolve_comment", {"comment_id": held[0].id}),
+                       ("reply_comment", {"comment_id": held[0].id, "message": "?"})):
+        refused = await harness.call(name, args)  # the agent cannot see them yet
+        assert refused.is_error and held[0].id in text(refused)
+    got: list[CallToolResult] = []
+
+    async def wait() -> None:
+        got.append(await harness.call("await_comments", {"review_id": review_id, "timeout_seconds": 30}))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(wait)
+        await agent_becomes(harness.runtime, review_id, "waiting")
+        await pending_review.submit(reviews, review_id, "s1", "and a summary", "comment")
+    assert got[0].structured_content is not None
+    items = got[0].structured_content["items"]
+    assert [i["comment_id"] for i in items[:3]] == [c.id for c in held]
+    assert [(i["type"], i["path"], i["body"]) for i in items[3:]] == [("comment", None, "and a summary")]
+    assert text(got[0]).startswith("4 new item(s)")
 
 
 async def test_cancelled_await_loses_nothing(harness: Harness) -> None:
