@@ -23,6 +23,7 @@ from backloop.review.listing import StoredReview, served, stored_reviews
 from backloop.review.service import ReviewService
 from backloop.review.store import StoreError
 from backloop.runtime import Runtime
+from backloop.viewspec import add_view_arguments
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,10 +57,7 @@ def _server_parser(prog: str) -> _Parser:
                         help="also answer pages asked for under this host name, with any port (a forwarded "
                              "dev-container or codespace address); repeatable")
     parser.add_argument("--open", action="store_true", help="open the review in the default browser")
-    spec = parser.add_mutually_exclusive_group()
-    spec.add_argument("--since", help="review changes since REV, live (default: HEAD)")
-    spec.add_argument("--commit", help="review the change one commit introduced")
-    spec.add_argument("--range", help="review a range A..B (or A...B against the merge base)")
+    add_view_arguments(parser)
     parser.add_argument("--title", help="title of the review")
     return parser
 

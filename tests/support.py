@@ -3,11 +3,12 @@ through Starlette's TestClient."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +179,21 @@ def receive_until(ws: WebSocketTestSession, pred: Callable[[dict[str, Any]], boo
         if message["type"] == "<close>":
             raise AssertionError(f"socket closed while waiting: {message}")
         seen.append(message)
+
+
+Until = Callable[[Callable[[], bool]], Awaitable[None]]
+
+
+def waiter(listen: Callable[[Callable[..., None]], object]) -> Until:
+    """``await until(condition)``, checked again each time ``listen``'s source announces a change (a
+    ``Reviews.listen``, a ``DiffView.listen``…): event-driven, with TIMEOUT_S as the limit."""
+    changed = asyncio.Event()
+    listen(lambda *_: changed.set())
+
+    async def until(condition: Callable[[], bool]) -> None:
+        with anyio.fail_after(TIMEOUT_S):
+            while not condition():
+                changed.clear()
+                await changed.wait()
+
+    return until

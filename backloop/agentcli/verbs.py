@@ -31,6 +31,7 @@ from backloop.git.process import GitError
 from backloop.git.repo import Repo
 from backloop.review import agent
 from backloop.review.store import StoreError
+from backloop.viewspec import add_view_arguments
 
 DONE = 0
 FAILED = 2
@@ -65,10 +66,7 @@ def add_verbs(review: argparse.ArgumentParser) -> None:
     start = verb("start", run_start, "start a review on the running backloop server",
                  "Start a review of a repository on the running backloop server and print its URL.")
     start.add_argument("--repo", default=".", help="the git repository to review (default: the current directory)")
-    spec = start.add_mutually_exclusive_group()
-    spec.add_argument("--since", help="review changes since REV, live (default: HEAD)")
-    spec.add_argument("--commit", help="review the change one commit introduced")
-    spec.add_argument("--range", help="review a range A..B (or A...B against the merge base)")
+    add_view_arguments(start)
     start.add_argument("--title", help="title of the review")
 
     wait = verb("await", run_await, "wait for the reviewer's comments",

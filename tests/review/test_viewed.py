@@ -4,10 +4,8 @@ and comes back unviewed and changed when that diff changes (also while no view r
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import anyio
 import pytest
 
 from backloop.diff.views import Views
@@ -18,24 +16,12 @@ from backloop.review.session import ReviewError, Reviews
 from backloop.review.store import Store
 from backloop.viewspec import parse_view
 from tests.conftest import MakeRepo
-from tests.support import TIMEOUT_S
+from tests.support import waiter
 
 pytestmark = pytest.mark.anyio
 LIVE = parse_view({"since": "HEAD", "live": "true"})
 
 
-def marks_waiter(reviews: Reviews) -> Callable[[Callable[[], bool]], Awaitable[None]]:
-    """``await until(condition)``, checked again each time a viewed mark changes."""
-    changed = asyncio.Event()
-    reviews.viewed.listen(lambda *_: changed.set())
-
-    async def until(condition: Callable[[], bool]) -> None:
-        with anyio.fail_after(TIMEOUT_S):
-            while not condition():
-                changed.clear()
-                await changed.wait()
-
-    return until
 
 
 def live(reviews: Reviews) -> Views:
@@ -49,7 +35,7 @@ async def test_a_viewed_file_comes_back_when_its_diff_changes(make_repo: MakeRep
     git.write("a.py", "one!\n")
     git.write("b.py", "two!\n")
     reviews = Reviews(Store(tmp_path / "state.db"))
-    until = marks_waiter(reviews)
+    until = waiter(reviews.viewed.listen)
     views = live(reviews)
     service = ReviewService(reviews, views)
     try:
@@ -120,7 +106,7 @@ async def test_a_change_while_no_view_ran_is_found_after_a_restart(make_repo: Ma
 
     git.write("a.py", "one, changed while the server was down\n")
     again = Reviews(Store(tmp_path / "state.db"))
-    until = marks_waiter(again)
+    until = waiter(again.viewed.listen)
     (restored,) = await again.restore(git.root)
     assert again.viewed.files(restored.id) == [ViewedFile("a.py", True, False)]
     views = live(again)
