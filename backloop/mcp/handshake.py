@@ -20,11 +20,12 @@ SERVER_NAME = "backloop"
 TOOLS_FILE = Path(__file__).with_name("tools.json")
 """The SDK's ``tools/list`` result for our tools (the same for every protocol version it negotiates)."""
 
-INSTRUCTIONS = """backloop runs a local, GitHub-like code review of your changes that a person reviews in the browser.
+INSTRUCTIONS = """backloop runs a local, GitHub-like review of your changes: a person reviews them in the browser.
 Workflow: call startreview (e.g. since='HEAD' for uncommitted work), give the returned URL to the user, then call
-await_comments. For each comment you receive, fix the code, then call resolve_comment (with a short reply saying
-what you did) or reply_comment to ask a question. Call await_comments again after each round. When it returns
-REVIEW APPROVED, the review is done."""
+await_comments. For each comment you receive, fix the code, then call resolve_comment with a short reply saying what
+you did (or reply_comment to ask a question). Re-read a file the reviewer edited in the page before changing it.
+Call await_comments again after each round, and again after "No comments yet". When it returns REVIEW APPROVED,
+the review is done."""
 
 # The revisions the SDK negotiates through ``initialize`` (mcp_types.version.HANDSHAKE_PROTOCOL_VERSIONS): a client
 # asking for one of them gets it, any other request gets the newest.

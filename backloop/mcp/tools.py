@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from backloop.review.entry import Entry
 from backloop.review.failure import failure
@@ -54,27 +54,27 @@ def _as_tool_failure(tool: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R
 
 class StartedReview(BaseModel):
     review_id: str
-    url: str = Field(description="Give this URL to the user.")
+    url: str
     view: str
 
 
 class ThreadMessage(BaseModel):
-    author: str = Field(description="'person' or 'agent'")
+    author: str = Field(description="person or agent")
     body: str
 
 
 class Item(BaseModel):
     type: str = Field(description="comment, reply, request_changes or edit")
     review_id: str
-    comment_id: str | None = Field(default=None, description="Pass to resolve_comment / reply_comment.")
+    comment_id: str | None = None
     path: str | None = None
     line: int | None = None
     end_line: int | None = None
-    side: str | None = Field(default=None, description="'new' (the changed code) or 'old' (the code before the change)")
-    quoted: list[str] = Field(default_factory=list, description="The commented code lines.")
+    side: str | None = Field(default=None, description="new, or old: before the change")
+    quoted: list[str] = Field(default_factory=list, description="The commented lines.")
     body: str = ""
     thread: list[ThreadMessage] = Field(default_factory=list)
-    diff: str | None = Field(default=None, description="For edits: the diff the person applied to the work tree.")
+    diff: str | None = Field(default=None, description="edit: the reviewer's change as a diff")
 
 
 class AwaitResult(BaseModel):
@@ -85,8 +85,6 @@ class AwaitResult(BaseModel):
 
 
 class ResolvedComment(BaseModel):
-    model_config = ConfigDict(title="Resolved")  # the name in the tool's output schema
-
     review_id: str
     comment_id: str
     state: str

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from backloop.mcp import handshake
 from tests.conftest import MakeRepo
 from tests.support import ROOT
 
@@ -174,11 +175,14 @@ def test_a_client_that_does_not_read_blocks_nothing_else(spawn: Any) -> None:
     url = process.receive()["result"]["structuredContent"]["url"]
     assert process.proc.stdout is not None
     pipe = process.proc.stdout.fileno()
-    size = fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, 4096)  # one page: a single tools/list answer (~6 kB) overfills it
+    size = fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, 4096)  # one page: it holds one tools/list answer, not two
     count = 5
     process.send(*[{**LIST, "id": 100 + n} for n in range(count)])
+    early = handshake.tools_answer(json.dumps({**LIST, "id": 100}).encode())
+    assert early is not None
+    answer = len(early[1])  # (each of the five as long: a write this short goes into a pipe whole, or waits)
     deadline = time.monotonic() + 30
-    while unread(pipe) < size:  # full: the server is in the middle of a write it cannot finish
+    while size - unread(pipe) >= answer:  # full: the server waits to write an answer that does not fit
         assert time.monotonic() < deadline, unread(pipe)
         time.sleep(0.01)
     with urllib.request.urlopen(url, timeout=20) as response:
