@@ -3,11 +3,14 @@ tools.py and encoding the result. Serving them on stdio is stdio.py's."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.session import ServerSession
 from mcp.types import CallToolResult, TextContent
 from mcp.types import Tool as MCPTool
@@ -34,6 +37,15 @@ REPLY_DESCRIPTION = """Answer in a comment's thread without resolving it, e.g. t
 answer comes through await_comments."""
 
 COMMENT_ID = "From await_comments."
+
+
+@contextmanager
+def _told() -> Iterator[None]:
+    """A ToolFailure raised as the SDK's ToolError, whose message the SDK gives the agent (it hides any other's)."""
+    try:
+        yield
+    except tools.ToolFailure as exc:
+        raise ToolError(str(exc)) from None
 
 
 def _result(text: str, model: BaseModel) -> CallToolResult:
@@ -89,8 +101,9 @@ def build_server(runtime: Runtime, default_repo: Path) -> MCPServer:
         title: str | None = None,
         repo: Annotated[str | None, Field(description="Default: the working directory.")] = None,
     ) -> Annotated[CallToolResult, tools.StartedReview]:
-        result = await tools.start_review(runtime, since=since, commit=commit, range=range, title=title,
-                                          repo=repo, default_repo=default_repo)
+        with _told():
+            result = await tools.start_review(runtime, since=since, commit=commit, range=range, title=title,
+                                              repo=repo, default_repo=default_repo)
         return _result(tools.started_text(result), result)
 
     @server.tool(name="await_comments", description=AWAIT_DESCRIPTION)
@@ -103,8 +116,9 @@ def build_server(runtime: Runtime, default_repo: Path) -> MCPServer:
         async def progress(elapsed: float, message: str) -> None:
             await ctx.report_progress(elapsed, None, message)
 
-        result = await tools.await_comments(runtime, review_id=review_id, timeout_seconds=timeout_seconds,
-                                            progress=progress, handle=_handle(ctx.session, ctx.request_id))
+        with _told():
+            result = await tools.await_comments(runtime, review_id=review_id, timeout_seconds=timeout_seconds,
+                                                progress=progress, handle=_handle(ctx.session, ctx.request_id))
         return _result(tools.await_text(result), result)
 
     @server.tool(name="resolve_comment", description=RESOLVE_DESCRIPTION)
@@ -112,7 +126,8 @@ def build_server(runtime: Runtime, default_repo: Path) -> MCPServer:
         comment_id: Annotated[str, Field(description=COMMENT_ID)],
         reply: Annotated[str | None, Field(description="Optional, shown in the thread.")] = None,
     ) -> Annotated[CallToolResult, tools.ResolvedComment]:
-        result = await tools.resolve_comment(runtime, comment_id=comment_id, reply=reply)
+        with _told():
+            result = await tools.resolve_comment(runtime, comment_id=comment_id, reply=reply)
         return _result(f"Comment {comment_id} resolved.", result)
 
     @server.tool(name="reply_comment", description=REPLY_DESCRIPTION)
@@ -120,7 +135,8 @@ def build_server(runtime: Runtime, default_repo: Path) -> MCPServer:
         comment_id: Annotated[str, Field(description=COMMENT_ID)],
         message: Annotated[str, Field(description="Your reply.")],
     ) -> Annotated[CallToolResult, tools.Replied]:
-        result = await tools.reply_comment(runtime, comment_id=comment_id, message=message)
+        with _told():
+            result = await tools.reply_comment(runtime, comment_id=comment_id, message=message)
         return _result(f"Reply posted in the thread of {comment_id}; their answer will arrive via await_comments.",
                        result)
 

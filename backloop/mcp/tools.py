@@ -1,7 +1,8 @@
 """The logic behind each MCP tool, as plain async functions over a Runtime (tested without MCP in between).
 
-Errors are raised as ToolFailure, a tool error whose message is meant for the agent (the SDK sends it as the
-call's error); a review's own failures are said as review/failure.py says them.
+Errors are raised as ToolFailure, a tool error whose message is meant for the agent (server.py hands it to the SDK
+as the call's error); a review's own failures are said as review/failure.py says them. No SDK import: the launcher
+runs a first startreview with these before the SDK has loaded (early.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from collections.abc import Awaitable, Callable, Hashable
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from backloop.review.entry import Entry
@@ -32,8 +32,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class ToolFailure(ToolError):
-    """A failure the agent is told about: the SDK answers the call with its message as the tool's error."""
+class ToolFailure(Exception):
+    """A failure the agent is told about: the call is answered with its message as the tool's error."""
 
 
 def _as_tool_failure(tool: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
