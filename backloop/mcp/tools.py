@@ -2,8 +2,9 @@
 their structured results. What the tools do is review/agent.py's, which the HTTP API for agents without MCP
 shares; here it is only started, translated to these models and worded for MCP.
 
-Errors are raised as ToolFailure, a tool error whose message is meant for the agent (the SDK sends it as the
-call's error); a review's own failures are said as review/failure.py says them.
+Errors are raised as ToolFailure, a tool error whose message is meant for the agent (server.py hands it to the SDK
+as the call's error); a review's own failures are said as review/failure.py says them. No SDK import: the launcher
+runs a first startreview with these before the SDK has loaded (early.py).
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import msgspec
-from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from backloop.review import agent
 from backloop.review.failure import failure
@@ -32,8 +32,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class ToolFailure(ToolError):
-    """A failure the agent is told about: the SDK answers the call with its message as the tool's error."""
+class ToolFailure(Exception):
+    """A failure the agent is told about: the call is answered with its message as the tool's error."""
 
 
 def _as_tool_failure(tool: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
@@ -54,27 +54,27 @@ def _as_tool_failure(tool: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R
 
 class StartedReview(BaseModel):
     review_id: str
-    url: str = Field(description="Give this URL to the user.")
+    url: str
     view: str
 
 
 class ThreadMessage(BaseModel):
-    author: str = Field(description="'person' or 'agent'")
+    author: str = Field(description="person or agent")
     body: str
 
 
 class Item(BaseModel):
     type: str = Field(description="comment, reply, request_changes or edit")
     review_id: str
-    comment_id: str | None = Field(default=None, description="Pass to resolve_comment / reply_comment.")
+    comment_id: str | None = None
     path: str | None = None
     line: int | None = None
     end_line: int | None = None
-    side: str | None = Field(default=None, description="'new' (the changed code) or 'old' (the code before the change)")
-    quoted: list[str] = Field(default_factory=list, description="The commented code lines.")
+    side: str | None = Field(default=None, description="new, or old: before the change")
+    quoted: list[str] = Field(default_factory=list, description="The commented lines.")
     body: str = ""
     thread: list[ThreadMessage] = Field(default_factory=list)
-    diff: str | None = Field(default=None, description="For edits: the diff the person applied to the work tree.")
+    diff: str | None = Field(default=None, description="edit: the reviewer's change as a diff")
 
 
 class AwaitResult(BaseModel):
@@ -85,8 +85,6 @@ class AwaitResult(BaseModel):
 
 
 class ResolvedComment(BaseModel):
-    model_config = ConfigDict(title="Resolved")  # the name in the tool's output schema
-
     review_id: str
     comment_id: str
     state: str

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import anyio
+import jsonschema
 import pytest
 from mcp import Client
 from mcp.types import CallToolResult, TextContent
+from pydantic import BaseModel, Field
 
 from backloop.config import Settings
-from backloop.mcp import tools
-from backloop.mcp.server import build_server
+from backloop.mcp import handshake, tools
+from backloop.mcp.server import build_server, compact_schema
 from backloop.review import agent
 from backloop.review import pending as pending_review
 from backloop.review.session import ReviewEvent
@@ -88,6 +91,38 @@ async def test_tools_match_the_docs(harness: Harness) -> None:
         for param in tool.input_schema.get("properties", {}):
             assert f"`{param}`" in DOCS.read_text(), f"{tool.name}.{param} is not documented"
     assert "await_comments" in (listed["startreview"].description or "")
+
+
+async def test_the_workflow_is_in_the_instructions(harness: Harness) -> None:
+    """Said once for the whole server, not in every tool: the tools list stays small (test_handshake.py)."""
+    instructions = harness.client.instructions or ""
+    assert instructions == handshake.INSTRUCTIONS
+    for step in ("startreview", "URL", "await_comments", "resolve_comment", "reply_comment", "No comments yet",
+                 tools.APPROVED):
+        assert step in instructions, step
+
+
+def test_compact_schemas_accept_what_the_full_ones_accept() -> None:
+    """compact_schema drops only what repeats: the same instances validate (or fail) under both."""
+
+    class Thread(BaseModel):
+        author: str
+
+    class Result(BaseModel):
+        title: str | None = None  # a property named like the keywords it drops
+        default: int = 0
+        items: list[Thread] = Field(default_factory=list)
+        side: str | None = Field(default=None, description="new or old")
+
+    full = Result.model_json_schema()
+    compact = compact_schema(full)
+    assert "title" not in compact and set(compact["properties"]) == {"title", "default", "items", "side"}
+    assert compact["properties"]["side"] == {"description": "new or old", "type": ["string", "null"]}
+    assert len(json.dumps(compact)) < len(json.dumps(full)) * 2 / 3
+    for instance in [{}, {"title": None, "side": "new"}, {"title": 3}, {"default": "x"}, {"side": 1},
+                     {"items": [{"author": "person"}]}, {"items": [{}]}, {"items": [{"author": None}]}, []]:
+        assert jsonschema.Draft202012Validator(full).is_valid(instance) == \
+            jsonschema.Draft202012Validator(compact).is_valid(instance), instance
 
 
 @pytest.mark.parametrize(("args", "message"), [
