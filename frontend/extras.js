@@ -1,10 +1,12 @@
-// The parts of the review page its first paint does not need: comment threads (with Markdown), comment forms,
-// the editor and the verdict buttons. extras-loader.js imports this right after the first files are painted:
-// every module is one more request to the local server before the page can show a file.
+// The parts of the review page its first paint does not need: comment threads (with Markdown and suggested
+// changes), comment forms, the editor and the verdict buttons. extras-loader.js imports this right after the
+// first files are painted: every module is one more request to the local server before the page can show a file.
 import { Threads } from "./render/threads.js";
 import { CommentForms, formState } from "./render/comment-form.js";
 import { Editors } from "./render/editor.js";
 import { Verdict } from "./render/verdict.js";
+import { Suggestions } from "./render/suggestion.js";
+import { currentLines } from "./suggestions.js";
 
 /**
  * @typedef {import("./store.js").Store} Store
@@ -20,7 +22,7 @@ import { Verdict } from "./render/verdict.js";
  * @property {FileList} files
  * @property {Transport} transport
  * @property {Outbox} outbox
- * @property {HTMLElement} actions the header's toolbar, for the verdict buttons
+ * @property {HTMLElement} actions the header's toolbar, for the verdict buttons and the batch of suggestions
  * @property {HTMLElement} conversation review-level threads
  * @property {LineSelection} selection (loaded with the page: a drag over line numbers works from the start)
  * @property {(error: {code: string, message: string}) => void} showError
@@ -39,8 +41,13 @@ export class Extras {
   constructor(page) {
     const { store, files, outbox, showError } = page;
     this.page = page;
-    this.threads = new Threads();
-    this.forms = new CommentForms(page.selection, (message, handlers) => outbox.submit(message, handlers));
+    /** @type {import("./render/comment-form.js").Submit} */
+    const submit = (message, handlers) => outbox.submit(message, handlers);
+    this.suggestions = new Suggestions({ store, submit, actions: page.actions });
+    this.threads = new Threads({ decorate: (body, thread, entry) => this.suggestions.decorate(body, thread, entry) });
+    this.forms = new CommentForms(page.selection, submit, ({ path, start, end }) =>
+      currentLines(store.files.get(path), store.ui.get(path)?.expanded ?? new Map(), start, end),
+    );
     this.editors = new Editors({
       bodyFor: (path) => files.sectionFor(path)?.querySelector(".file-body") ?? null,
       send: (message) => page.transport.send(message),
@@ -82,6 +89,7 @@ export class Extras {
   /** @param {Change[]} changes */
   update(changes) {
     this.verdict.update(changes);
+    this.suggestions.update(changes);
     if (changes.some((change) => change.type === "comments" && change.paths.includes(null))) this.renderConversation();
   }
 

@@ -1,12 +1,14 @@
 // New-comment forms under diff lines: one line, or a range of lines on one side (from a drag or a shift-click,
 // see selection.js). A form row is marked data-keep, so it survives re-renders of its file.
 import { h, button } from "./dom.js";
+import { suggestionBlock } from "../suggestions.js";
 
 /**
  * @typedef {import("./selection.js").LineSelection} LineSelection
  * @typedef {import("./selection.js").Range} Range
  * @typedef {{onAck?: (id: string) => void, onError?: (error: {code: string, message: string}) => void}} Handlers
  * @typedef {(message: Record<string, unknown> & {type: string}, handlers: Handlers) => void} Submit
+ * @typedef {(range: Range) => string[]|null} LinesOf the text of a range's lines now, when the page has it all
  */
 
 /**
@@ -55,6 +57,10 @@ export function commentFormRow(where) {
     text,
     error,
     h("div", { className: "form-actions" }, [
+      // (suggestions replace lines of the new side: the server takes them there only)
+      where.side === "new"
+        ? button("Suggest a change", { className: "btn form-suggest", title: "Propose new text for these lines", data: { action: "suggest-change" } })
+        : null,
       button("Cancel", { className: "btn", data: { action: "cancel-comment" } }),
       h("button", { className: "btn btn-primary", text: "Add comment", attrs: { type: "submit" } }),
     ]),
@@ -84,10 +90,12 @@ export class CommentForms {
   /**
    * @param {LineSelection} selection
    * @param {Submit} submit sends a message with a client_id (the outbox)
+   * @param {LinesOf} [linesOf] for "Suggest a change"
    */
-  constructor(selection, submit) {
+  constructor(selection, submit, linesOf = () => null) {
     this.selection = selection;
     this.submit = submit;
+    this.linesOf = linesOf;
   }
 
   /**
@@ -131,11 +139,40 @@ export class CommentForms {
     const columns = row.closest("table")?.classList.contains("diff-split") ? 4 : 3;
     const form = commentFormRow({ ...range, key: row.dataset.key ?? "", columns });
     anchor.after(form);
+    form.querySelector("[data-action=suggest-change]")?.addEventListener("click", (event) => {
+      const control = /** @type {HTMLButtonElement} */ (event.currentTarget);
+      if (control.form) this.suggest(control.form);
+    });
     const text = form.querySelector("textarea");
     if (text) {
       text.value = carried;
       text.focus();
     }
+  }
+
+  /**
+   * Insert a suggestion block at the cursor, prefilled with the lines' current text, which is left selected to be
+   * rewritten.
+   * @param {HTMLFormElement} form
+   */
+  suggest(form) {
+    const text = form.querySelector("textarea");
+    const lines = this.linesOf(formRange(form));
+    if (!text) return;
+    if (!lines) {
+      formState(form, false, "The text of these lines is not all in the page: expand them first.");
+      return;
+    }
+    const before = text.value.slice(0, text.selectionStart);
+    const after = text.value.slice(text.selectionEnd);
+    const lead = before && !before.endsWith("\n") ? "\n" : "";
+    const block = suggestionBlock(lines);
+    const opening = block.indexOf("\n") + 1;
+    text.value = `${before}${lead}${block}${after}`;
+    const start = before.length + lead.length + opening;
+    text.rows = Math.max(text.rows, Math.min(text.value.split("\n").length + 1, 16));
+    text.focus();
+    text.setSelectionRange(start, start + lines.join("\n").length);
   }
 
   /**
