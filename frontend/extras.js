@@ -1,11 +1,13 @@
 // The parts of the review page its first paint does not need: comment threads (with Markdown and suggested
-// changes), comment forms, the editor and the verdict buttons. extras-loader.js imports this right after the
-// first files are painted: every module is one more request to the local server before the page can show a file.
+// changes), comment forms, the editor, "Copy comments" and the verdict buttons. extras-loader.js imports this right
+// after the first files are painted: every module is one more request to the local server before the page can
+// show a file.
 import { Threads } from "./render/threads.js";
 import { CommentForms, formState } from "./render/comment-form.js";
 import { Editors } from "./render/editor.js";
 import { Verdict } from "./render/verdict.js";
 import { Suggestions } from "./render/suggestion.js";
+import { CopyComments } from "./render/copy-comments.js";
 import { currentLines } from "./suggestions.js";
 
 /**
@@ -22,7 +24,9 @@ import { currentLines } from "./suggestions.js";
  * @property {FileList} files
  * @property {Transport} transport
  * @property {Outbox} outbox
- * @property {HTMLElement} actions the header's toolbar, for the verdict buttons and the batch of suggestions
+ * @property {HTMLElement} actions the header's toolbar, for the verdict buttons, the batch of suggestions and
+ *   "Copy comments"
+ * @property {string} commentsUrl the review's open threads as Markdown
  * @property {HTMLElement} conversation review-level threads
  * @property {LineSelection} selection (loaded with the page: a drag over line numbers works from the start)
  * @property {(error: {code: string, message: string}) => void} showError
@@ -53,6 +57,7 @@ export class Extras {
       send: (message) => page.transport.send(message),
       submit: (message, handlers) => outbox.submit(message, handlers),
     });
+    this.copy = new CopyComments(page.actions, page.commentsUrl);
     this.verdict = new Verdict(page.actions, store);
     files.attachThreads(this.threads);
     this.renderConversation();

@@ -1,6 +1,6 @@
-"""Suggested changes and "Copy comments" in a real Chromium against a real ``backloop server``: a suggestion shown
-as a diff and applied (the file changes, the thread says Applied, the agent is told), refused after the agent
-changed those lines, applied as a batch, and the agent's own suggestion applied by the person."""
+"""Suggested changes in a real Chromium against a real ``backloop server``: a suggestion shown as a diff and applied
+(the file changes, the thread says Applied, the agent is told), refused after the agent changed those lines, applied
+as a batch, and the agent's own suggestion applied by the person."""
 
 from __future__ import annotations
 
