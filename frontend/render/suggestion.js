@@ -4,6 +4,7 @@
 // one message. What was applied says "Applied" (the thread's `applied`); a refusal is said in words where it was
 // asked for, and nothing else changes: the server checks every suggestion before it writes anything.
 import { h, button } from "./dom.js";
+import { rangeText } from "./comment-form.js";
 import { suggestedLines } from "../suggestions.js";
 
 /**
@@ -12,7 +13,7 @@ import { suggestedLines } from "../suggestions.js";
  * @typedef {import("../store.js").Change} Change
  * @typedef {{onAck?: (id: string) => void, onError?: (error: {code: string, message: string}) => void}} Handlers
  * @typedef {(message: Record<string, unknown> & {type: string}, handlers: Handlers) => void} Submit
- * @typedef {{thread: Comment, controls: HTMLElement, status: HTMLElement}} Shown
+ * @typedef {{thread: Comment, view: HTMLElement, controls: HTMLElement, status: HTMLElement}} Shown
  */
 
 /**
@@ -96,19 +97,22 @@ export class Suggestions {
     if (lines === null || !onNewLines(thread)) return;
     const controls = h("div", { className: "suggestion-controls" });
     const status = h("p", { className: "suggestion-status", attrs: { role: "alert" }, hidden: true });
-    const count = (thread.end_line ?? thread.line ?? 0) - (thread.line ?? 0) + 1;
-    const where = count > 1 ? `lines ${thread.line}\u2013${thread.end_line}` : `line ${thread.line}`;
+    const where = rangeText("new", thread.line ?? 0, thread.end_line);
     const view = h("div", { className: "suggestion", attrs: { role: "group", "aria-label": `Suggested change of ${where}` } }, [
       h("div", { className: "suggestion-head" }, [h("span", { className: "suggestion-title", text: "Suggested change" }), controls]),
       diffOf(thread.quoted ?? [], lines),
       status,
     ]);
     view.dataset.suggestionId = entry.id;
+    view.tabIndex = -1;
     const block = body.querySelector(':scope > pre[data-lang="suggestion"]');
     if (block && block.textContent === lines.join("\n")) block.replaceWith(view);
     else body.append(view);
-    this.shown.set(entry.id, { thread, controls, status });
+    // (a thread is rendered again when it changes: the keyboard focus moves on to the new controls)
+    const focused = this.focusedIn(this.shown.get(entry.id)?.view);
+    this.shown.set(entry.id, { thread, view, controls, status });
     this.paint(entry.id);
+    if (focused !== null) queueMicrotask(() => this.focus(entry.id, focused));
   }
 
   /** @param {Change[]} changes */
@@ -184,15 +188,17 @@ export class Suggestions {
     const shown = this.shown.get(id);
     if (!shown) return;
     const { thread, controls, status } = shown;
+    const focused = this.focusedIn(controls);
     const error = this.errors.get(id) ?? "";
     status.textContent = error;
     status.hidden = !error;
     if (this.applied(thread, id)) {
       controls.replaceChildren(h("span", { className: "badge badge-applied", text: "Applied" }));
+      if (focused !== null) this.focus(id, focused);
       return;
     }
     if (!this.store.review?.view.live) {
-      controls.replaceChildren(h("span", { className: "suggestion-hint", text: "Applied from a live view" }));
+      controls.replaceChildren(h("span", { className: "suggestion-hint", text: "Can be applied in a live view" }));
       return;
     }
     const busy = this.busy.has(id);
@@ -202,13 +208,19 @@ export class Suggestions {
     if (thread.outdated) {
       parts.push(h("span", { className: "suggestion-hint", text: "Its lines have changed since: it cannot be applied" }));
     } else {
-      const apply = button(busy ? "Applying\u2026" : "Apply suggestion", { className: "btn btn-small btn-primary" });
+      const apply = button(busy ? "Applying\u2026" : "Apply suggestion", {
+        className: "btn btn-small btn-primary",
+        data: { control: "apply" },
+      });
       apply.disabled = busy;
       apply.addEventListener("click", () => this.apply([id], false));
       parts.push(apply);
     }
     if (batched || !thread.outdated) {
-      const toggle = button(batched ? "Remove from batch" : "Add to batch", { className: "btn btn-small" });
+      const toggle = button(batched ? "Remove from batch" : "Add to batch", {
+        className: "btn btn-small",
+        data: { control: "batch" },
+      });
       toggle.disabled = busy;
       toggle.addEventListener("click", () => {
         if (this.batch.has(id)) this.batch.delete(id);
@@ -219,6 +231,36 @@ export class Suggestions {
       parts.push(toggle);
     }
     controls.replaceChildren(...parts);
+    if (focused !== null) this.focus(id, focused);
+  }
+
+  /**
+   * Which control has the keyboard focus inside `element` ("" for another element there), or null.
+   * @private
+   * @param {HTMLElement|undefined} element
+   * @returns {string|null}
+   */
+  focusedIn(element) {
+    const active = document.activeElement;
+    if (!element || !(active instanceof HTMLElement) || !element.contains(active)) return null;
+    return active.dataset.control ?? "";
+  }
+
+  /**
+   * Keep the keyboard focus on a suggestion whose controls were rebuilt: on the same control if it is still
+   * there, else on its first enabled button, else on the suggestion itself.
+   * @private
+   * @param {string} id
+   * @param {string} control
+   */
+  focus(id, control) {
+    const shown = this.shown.get(id);
+    if (!shown?.view.isConnected) return;
+    const target =
+      (control && shown.controls.querySelector(`button[data-control="${control}"]:enabled`)) ||
+      shown.controls.querySelector("button:enabled") ||
+      shown.view;
+    /** @type {HTMLElement} */ (target).focus({ preventScroll: true });
   }
 
   /** @private */

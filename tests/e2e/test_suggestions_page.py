@@ -107,9 +107,10 @@ def test_a_batch_of_two_suggestions_is_applied_in_one_go(
     open_view(page, server.url)
     first = comment(page, "app.py", 14, "Five.\n```suggestion\n    return 5  # five\n```")
     second = comment(page, "notes.txt", 50, "Digits, please.\n```suggestion\nline 50 (in digits)\n```")
-    for thread in (first, second):
-        suggestion(thread).get_by_role("button", name="Add to batch").click()
-    expect(suggestion(first).get_by_role("button", name="Remove from batch")).to_be_visible()
+    suggestion(first).get_by_role("button", name="Add to batch").focus()
+    page.keyboard.press("Enter")
+    expect(suggestion(first).get_by_role("button", name="Remove from batch")).to_be_focused()  # the focus stays
+    suggestion(second).get_by_role("button", name="Add to batch").click()
     page.get_by_role("button", name="Apply 2 suggestions").click()
 
     expect(page.locator(".suggestion-batch")).to_contain_text("2 suggestions applied.")
@@ -169,3 +170,16 @@ def test_the_page_finds_suggestions_as_the_server_does(start_server: StartServer
         assert lines == suggested_lines(body), body
         if not re.search("[\r\u2028]", body):  # (line breaks of other kinds would split a line in two)
             assert round_trip == body.split("\n"), body  # a block the form writes holds any lines, fences too
+
+
+def test_only_live_views_offer_to_apply(repo: GitRepo, start_server: StartServer, page: Page) -> None:
+    change_line(repo, "app.py", 14, "    return 55")
+    repo.git("add", "app.py")
+    server = start_server()
+    open_view(page, server.url)
+    comment(page, "app.py", 14, "Five.\n```suggestion\n    return 5\n```")
+    open_view(page, server.url.replace("&live=true", ""))  # the staged changes: not the work tree
+    thread = section(page, "app.py").locator(".thread")
+    expect(suggestion(thread).locator("ins")).to_have_text(["    return 5"])
+    expect(thread).to_contain_text("Can be applied in a live view")
+    expect(thread.get_by_role("button", name="Apply suggestion")).to_have_count(0)
