@@ -19,6 +19,7 @@ const load = () =>
     import("./render/editor.js"),
     import("./render/verdict.js"),
     import("./render/suggestion.js"),
+    import("./render/suggestion-batch.js"),
     import("./render/copy-comments.js"),
     import("./suggestions.js"),
     import("./markdown.js"),

@@ -1,10 +1,11 @@
 // Suggested changes in threads: the ```suggestion block of a comment or reply (found as the server finds it,
 // suggestions.js) shown as the change it proposes, the thread's quoted lines removed and the block's lines added.
 // In live views each can be applied at once or added to a batch that the header's "Apply N suggestions" applies in
-// one message. What was applied says "Applied" (the thread's `applied`); a refusal is said in words where it was
-// asked for, and nothing else changes: the server checks every suggestion before it writes anything.
+// one message (suggestion-batch.js). What was applied says "Applied" (the thread's `applied`); a refusal is said
+// in words where it was asked for, and nothing else changes: the server checks every suggestion before it writes.
 import { h, button } from "./dom.js";
 import { rangeText } from "./comment-form.js";
+import { SuggestionBatch, counted } from "./suggestion-batch.js";
 import { suggestedLines } from "../suggestions.js";
 
 /**
@@ -68,20 +69,14 @@ export class Suggestions {
     this.errors = new Map();
     /** @type {Map<string, Shown>} the suggestion shown for each id */
     this.shown = new Map();
-    this.applyBatch = button("Apply suggestions", {
-      className: "btn btn-primary",
-      title: "Apply every suggestion added to the batch, checked all together",
-    });
-    this.clearBatch = button("Clear", { className: "btn", label: "Clear the batch of suggestions" });
-    this.batchStatus = h("span", { className: "suggestion-batch-status", attrs: { role: "status" } });
-    this.bar = h("div", { className: "suggestion-batch", hidden: true }, [this.applyBatch, this.clearBatch, this.batchStatus]);
-    actions.append(this.bar);
-    this.applyBatch.addEventListener("click", () => this.apply([...this.batch], true));
-    this.clearBatch.addEventListener("click", () => {
-      const ids = [...this.batch];
-      this.batch.clear();
-      this.batchStatus.textContent = "";
-      this.refresh(ids);
+    this.bar = new SuggestionBatch(actions, {
+      apply: () => this.apply([...this.batch], true),
+      clear: () => {
+        const ids = [...this.batch];
+        this.batch.clear();
+        this.bar.say("");
+        this.refresh(ids);
+      },
     });
   }
 
@@ -138,7 +133,7 @@ export class Suggestions {
       this.busy.add(id);
       this.errors.delete(id);
     }
-    this.batchStatus.textContent = batch ? `Applying ${ids.length} ${ids.length === 1 ? "suggestion" : "suggestions"}\u2026` : "";
+    if (batch) this.bar.say(`Applying ${counted(ids.length)}\u2026`);
     this.refresh(ids);
     this.submit(
       { type: "apply_suggestions", ids },
@@ -149,7 +144,7 @@ export class Suggestions {
             this.done.add(id);
             this.batch.delete(id);
           }
-          if (batch) this.batchStatus.textContent = `${ids.length} ${ids.length === 1 ? "suggestion" : "suggestions"} applied.`;
+          if (batch) this.bar.say(`${counted(ids.length)} applied.`);
           this.refresh(ids);
         },
         onError: (error) => {
@@ -158,7 +153,7 @@ export class Suggestions {
             this.busy.delete(id);
             this.errors.set(id, batch && ids.length > 1 ? `${words} (with the batch of ${ids.length})` : words);
           }
-          if (batch) this.batchStatus.textContent = words;
+          if (batch) this.bar.say(words);
           this.refresh(ids);
           // (an outdated or resolved thread is folded: unfold it, so that the refusal is seen where it belongs)
           for (const id of ids) {
@@ -225,7 +220,7 @@ export class Suggestions {
       toggle.addEventListener("click", () => {
         if (this.batch.has(id)) this.batch.delete(id);
         else this.batch.add(id);
-        this.batchStatus.textContent = "";
+        this.bar.say("");
         this.refresh([id]);
       });
       parts.push(toggle);
@@ -265,15 +260,7 @@ export class Suggestions {
 
   /** @private */
   paintBatch() {
-    const count = this.batch.size;
-    if (count === 0 && !this.batchStatus.textContent) {
-      this.bar.hidden = true;
-      return;
-    }
-    this.bar.hidden = false;
-    this.applyBatch.hidden = this.clearBatch.hidden = count === 0;
-    this.applyBatch.textContent = `Apply ${count} ${count === 1 ? "suggestion" : "suggestions"}`;
-    this.applyBatch.disabled = [...this.batch].some((id) => this.busy.has(id));
+    this.bar.render(this.batch.size, [...this.batch].some((id) => this.busy.has(id)));
   }
 
   /**
