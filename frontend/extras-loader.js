@@ -1,7 +1,7 @@
 // The parts of the page its first paint does not need (extras.js: threads, comment forms, editor, verdict, the
-// review's submission): asked for once the first files are painted (or after two seconds, whatever happens), and
-// asked for again after a reconnect if the server was gone by then. A control that needs them (a "+" clicked early)
-// waits for them.
+// review's submission, suggestions and more): asked for once the first files are painted (or after two seconds,
+// whatever happens), and asked for again after a reconnect if the server was gone by then. A control that needs
+// them (a "+" clicked early) waits for them.
 import { afterPaint } from "./render/dom.js";
 
 /**
@@ -21,6 +21,10 @@ const load = () =>
     import("./render/verdict.js"),
     import("./render/submit-review.js"),
     import("./render/pending.js"),
+    import("./render/suggestion.js"),
+    import("./render/suggestion-batch.js"),
+    import("./render/copy-comments.js"),
+    import("./suggestions.js"),
     import("./markdown.js"),
     import("./markdown-inline.js"),
   ]).then(([extras]) => extras);

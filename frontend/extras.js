@@ -1,12 +1,16 @@
-// The parts of the review page its first paint does not need: comment threads (with Markdown), comment forms,
-// the editor and the verdict buttons. extras-loader.js imports this right after the first files are painted:
-// every module is one more request to the local server before the page can show a file.
+// The parts of the review page its first paint does not need: comment threads (with Markdown and suggested
+// changes), comment forms, the editor, "Copy comments" and the verdict buttons. extras-loader.js imports this right
+// after the first files are painted: every module is one more request to the local server before the page can
+// show a file.
 import { Threads } from "./render/threads.js";
 import { CommentForms, formState } from "./render/comment-form.js";
 import { Editors } from "./render/editor.js";
 import { Verdict } from "./render/verdict.js";
 import { SubmitReview } from "./render/submit-review.js";
 import { CLIENT } from "./protocol.js";
+import { Suggestions } from "./render/suggestion.js";
+import { CopyComments } from "./render/copy-comments.js";
+import { currentLines } from "./suggestions.js";
 
 /**
  * @typedef {import("./store.js").Store} Store
@@ -22,7 +26,9 @@ import { CLIENT } from "./protocol.js";
  * @property {FileList} files
  * @property {Transport} transport
  * @property {Outbox} outbox
- * @property {HTMLElement} actions the header's toolbar, for the verdict buttons
+ * @property {HTMLElement} actions the header's toolbar, for the verdict buttons, the batch of suggestions and
+ *   "Copy comments"
+ * @property {string} commentsUrl the review's open threads as Markdown
  * @property {HTMLElement} conversation review-level threads
  * @property {LineSelection} selection (loaded with the page: a drag over line numbers works from the start)
  * @property {(error: {code: string, message: string}) => void} showError
@@ -41,15 +47,19 @@ export class Extras {
   constructor(page) {
     const { store, files, outbox, showError } = page;
     this.page = page;
-    this.threads = new Threads();
     /** @type {import("./render/comment-form.js").Submit} */
     const submit = (message, handlers) => outbox.submit(message, handlers);
-    this.forms = new CommentForms(page.selection, submit, () => store.comments.pendingCount() > 0);
+    this.suggestions = new Suggestions({ store, submit, actions: page.actions });
+    this.threads = new Threads({ decorate: (body, thread, entry) => this.suggestions.decorate(body, thread, entry) });
+    this.forms = new CommentForms(page.selection, submit, () => store.comments.pendingCount() > 0, ({ path, start, end }) =>
+      currentLines(store.files.get(path), store.ui.get(path)?.expanded ?? new Map(), start, end),
+    );
     this.editors = new Editors({
       bodyFor: (path) => files.sectionFor(path)?.querySelector(".file-body") ?? null,
       send: (message) => page.transport.send(message),
       submit: (message, handlers) => outbox.submit(message, handlers),
     });
+    this.copy = new CopyComments(page.actions, page.commentsUrl);
     this.verdict = new Verdict(page.actions, store);
     this.submitReview = new SubmitReview(page.actions, store, submit);
     files.attachThreads(this.threads);
@@ -105,6 +115,7 @@ export class Extras {
     this.verdict.update(changes);
     this.submitReview.update(changes);
     if (changes.some((change) => change.type === "comments")) this.forms.relabel();
+    this.suggestions.update(changes);
     if (changes.some((change) => change.type === "comments" && change.paths.includes(null))) this.renderConversation();
   }
 

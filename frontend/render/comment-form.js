@@ -3,12 +3,14 @@
 // agent at once ("Add single comment"), or is held in the person's review until they submit it ("Start a review",
 // then "Add review comment"); from the keyboard (Ctrl+Enter), the second once a review is started.
 import { h, button } from "./dom.js";
+import { suggestionBlock } from "../suggestions.js";
 
 /**
  * @typedef {import("./selection.js").LineSelection} LineSelection
  * @typedef {import("./selection.js").Range} Range
  * @typedef {{onAck?: (id: string) => void, onError?: (error: {code: string, message: string}) => void}} Handlers
  * @typedef {(message: Record<string, unknown> & {type: string}, handlers: Handlers) => void} Submit
+ * @typedef {(range: Range) => string[]|null} LinesOf the text of a range's lines now, when the page has it all
  */
 
 /**
@@ -65,6 +67,10 @@ export function commentFormRow(where, reviewing) {
     text,
     error,
     h("div", { className: "form-actions" }, [
+      // (suggestions replace lines of the new side: the server takes them there only)
+      where.side === "new"
+        ? button("Suggest a change", { className: "btn form-suggest", title: "Propose new text for these lines", data: { action: "suggest-change" } })
+        : null,
       button("Cancel", { className: "btn", data: { action: "cancel-comment" } }),
       h("button", { className: "btn", text: "Add single comment", attrs: { type: "submit", value: "single" } }),
       h("button", { className: "btn btn-primary", text: reviewLabel(reviewing), attrs: { type: "submit", value: "review" } }),
@@ -96,11 +102,13 @@ export class CommentForms {
    * @param {LineSelection} selection
    * @param {Submit} submit sends a message with a client_id (the outbox)
    * @param {() => boolean} reviewing whether a review is started (has pending comments)
+   * @param {LinesOf} [linesOf] for "Suggest a change"
    */
-  constructor(selection, submit, reviewing) {
+  constructor(selection, submit, reviewing, linesOf = () => null) {
     this.selection = selection;
     this.submit = submit;
     this.reviewing = reviewing;
+    this.linesOf = linesOf;
   }
 
   /** A review was started or submitted: the open forms say what their button does now. */
@@ -152,11 +160,40 @@ export class CommentForms {
     const columns = row.closest("table")?.classList.contains("diff-split") ? 4 : 3;
     const form = commentFormRow({ ...range, key: row.dataset.key ?? "", columns }, this.reviewing());
     anchor.after(form);
+    form.querySelector("[data-action=suggest-change]")?.addEventListener("click", (event) => {
+      const control = /** @type {HTMLButtonElement} */ (event.currentTarget);
+      if (control.form) this.suggest(control.form);
+    });
     const text = form.querySelector("textarea");
     if (text) {
       text.value = carried;
       text.focus();
     }
+  }
+
+  /**
+   * Insert a suggestion block at the cursor, prefilled with the lines' current text, which is left selected to be
+   * rewritten.
+   * @param {HTMLFormElement} form
+   */
+  suggest(form) {
+    const text = form.querySelector("textarea");
+    const lines = this.linesOf(formRange(form));
+    if (!text) return;
+    if (!lines) {
+      formState(form, false, "The text of these lines is not all in the page: expand them first.");
+      return;
+    }
+    const before = text.value.slice(0, text.selectionStart);
+    const after = text.value.slice(text.selectionEnd);
+    const lead = before && !before.endsWith("\n") ? "\n" : "";
+    const block = suggestionBlock(lines);
+    const opening = block.indexOf("\n") + 1;
+    text.value = `${before}${lead}${block}${after}`;
+    const start = before.length + lead.length + opening;
+    text.rows = Math.max(text.rows, Math.min(text.value.split("\n").length + 1, 16));
+    text.focus();
+    text.setSelectionRange(start, start + lines.join("\n").length);
   }
 
   /**

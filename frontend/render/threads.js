@@ -10,6 +10,7 @@ import { pendingActions, pendingBadge, pendingEditForm } from "./pending.js";
 
 /**
  * @typedef {import("../protocol.js").Comment} Comment
+ * @typedef {(body: HTMLElement, thread: Comment, entry: {id: string, body: string}) => void} Decorate
  * @typedef {{element: HTMLElement, content: HTMLElement, actions: HTMLElement, shown: Comment|null,
  *   fold: HTMLDetailsElement|null, summary: HTMLElement|null, summarized: Comment|null,
  *   editing: HTMLFormElement|null}} ThreadView editing: the form editing a pending comment, while open
@@ -30,14 +31,16 @@ function ago(seconds) {
 /**
  * One message of a thread: author, time, body (Markdown).
  * @param {{author?: string, body: string, created_at: number}} entry
- * @param {Node[]} [extra] badges after the time
+ * @param {Node[]} extra badges after the time
+ * @param {(body: HTMLElement) => void} decorate
  * @returns {HTMLElement}
  */
-function message(entry, extra = []) {
+function message(entry, extra, decorate) {
   const author = entry.author === "agent" ? "Agent" : "You";
   const time = h("time", { text: ago(entry.created_at), attrs: { datetime: new Date(entry.created_at * 1000).toISOString() } });
   const body = h("div", { className: "comment-body markdown" });
   body.append(renderMarkdown(entry.body));
+  decorate(body);
   return h("div", { className: `comment comment-${entry.author ?? "person"}` }, [
     h("div", { className: "comment-head" }, [h("strong", { className: "comment-author", text: author }), time, ...extra]),
     body,
@@ -62,7 +65,9 @@ export function lineLabel(comment) {
 const isRange = (comment) => comment.line != null && comment.end_line != null && comment.end_line !== comment.line;
 
 export class Threads {
-  constructor() {
+  /** @param {{decorate?: Decorate}} [hooks] decorate: called with each rendered message (suggested changes) */
+  constructor(hooks = {}) {
+    this.decorate = hooks.decorate ?? (() => undefined);
     /** @type {Map<string, ThreadView>} */
     this.views = new Map();
   }
@@ -110,8 +115,9 @@ export class Threads {
       : h("span", { className: "badge badge-renamed", text: "Resolved" });
     const first = (renderMarkdown(comment.body).firstChild?.textContent ?? "").replace(/\s+/g, " ").trim();
     const replies = comment.replies?.length ?? 0;
-    summary.replaceChildren(
-      badge,
+    summary.replaceChildren(badge);
+    if (comment.applied?.length) summary.append(h("span", { className: "badge badge-applied", text: "Suggestion applied" }));
+    summary.append(
       h("span", { className: "thread-summary-where", text: lineLabel(comment) }),
       h("strong", { text: comment.author === "agent" ? "Agent" : "You" }),
       h("span", { className: "thread-summary-text", text: first.length > 120 ? `${first.slice(0, 120)}\u2026` : first }),
@@ -171,9 +177,9 @@ export class Threads {
     if (comment.quoted?.length && (comment.outdated || comment.kind === "request_changes")) {
       parts.push(h("pre", { className: "thread-quote", text: comment.quoted.join("\n") }));
     }
-    parts.push(view.editing ?? message(comment, badges));
+    parts.push(view.editing ?? message(comment, badges, (body) => this.decorate(body, comment, comment)));
     for (const reply of comment.replies ?? []) {
-      const item = message(reply);
+      const item = message(reply, [], (body) => this.decorate(body, comment, reply));
       item.dataset.replyId = reply.id;
       parts.push(item);
     }
