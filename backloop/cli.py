@@ -1,5 +1,5 @@
-"""Command line: ``backloop server``, ``server`` (= ``backloop server``), ``backloop list`` and ``backloop-mcp``.
-Parsing and printing only."""
+"""Command line: ``backloop server``, ``server`` (= ``backloop server``), ``backloop list``, ``backloop review``
+(backloop/agentcli/) and ``backloop-mcp``. Parsing and printing only."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from backloop import agents
+from backloop.agentcli.verbs import add_verbs
 from backloop.config import LOOPBACK_HOSTS, Settings, default_state_dir, host_name
 from backloop.git.process import GitError
 from backloop.git.repo import Repo
@@ -22,6 +23,7 @@ from backloop.review.listing import StoredReview, served, stored_reviews
 from backloop.review.service import ReviewService
 from backloop.review.store import StoreError
 from backloop.runtime import Runtime
+from backloop.viewspec import add_view_arguments
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,17 +57,14 @@ def _server_parser(prog: str) -> _Parser:
                         help="also answer pages asked for under this host name, with any port (a forwarded "
                              "dev-container or codespace address); repeatable")
     parser.add_argument("--open", action="store_true", help="open the review in the default browser")
-    spec = parser.add_mutually_exclusive_group()
-    spec.add_argument("--since", help="review changes since REV, live (default: HEAD)")
-    spec.add_argument("--commit", help="review the change one commit introduced")
-    spec.add_argument("--range", help="review a range A..B (or A...B against the merge base)")
+    add_view_arguments(parser)
     parser.add_argument("--title", help="title of the review")
     return parser
 
 
 async def run_server(args: argparse.Namespace) -> int:
     runtime = Runtime(Settings(host=args.host, port=args.port, state_dir=default_state_dir(),
-                               allow_hosts=tuple(dict.fromkeys(args.allow_host))))
+                               allow_hosts=tuple(dict.fromkeys(args.allow_host)), agent_api=True))
     try:
         since = args.since or (None if args.commit or args.range else "HEAD")
         review = await ReviewService(runtime.reviews).start(Path(args.repo), since=since, commit=args.commit,
@@ -144,6 +143,13 @@ async def run_mcp_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _review_parser(prog: str) -> _Parser:
+    parser = _Parser(prog=prog, description="The agent's side of a review, for agents without MCP: start a review "
+                                            "on the running backloop server, wait for comments, resolve, reply.")
+    add_verbs(parser)
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="backloop: %(levelname)s %(message)s")
     parser = _Parser(prog="backloop", description="Local code review with a live feedback loop.")
@@ -157,10 +163,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     config_parser = sub.add_parser("mcp-config", help="print how to set up a coding agent with this install",
                                    parents=[_mcp_config_parser("backloop mcp-config")], add_help=False)
     config_parser.set_defaults(func=run_mcp_config)
+    sub.add_parser("review", help="start a review, await comments, resolve, reply (agents without MCP)",
+                   parents=[_review_parser("backloop review")], add_help=False)
     sub.add_parser("mcp", help="run the MCP server on stdio (same as backloop-mcp)").set_defaults(func=None)
     args = parser.parse_args(argv)
     if args.command == "mcp":
         return mcp_main()
+    if args.command == "review":
+        done: int = args.func(args)  # (outside an event loop: see agentcli/verbs.py)
+        return done
     code: int = asyncio.run(args.func(args))
     return code
 

@@ -63,6 +63,9 @@ class Settings:
     allow_hosts: tuple[str, ...] = ()
     """Further host names the pages may be asked for under (a forwarded dev-container or codespace address), with
     any port; see web/security.py."""
+    agent_api: bool = False
+    """Serve the agent API (``backloop review``) and write its token to the state directory (``backloop server``;
+    the MCP server's agent has MCP)."""
 
     @property
     def url_host(self) -> str:

@@ -16,12 +16,22 @@ from typing import Any
 
 import msgspec
 
-from backloop.diff.delta import Change, ClientDelta, SendFile, SendNotice, SendRounds, SendState, SendThread
+from backloop.diff.delta import (
+    Change,
+    ClientDelta,
+    SendFile,
+    SendNotice,
+    SendRounds,
+    SendState,
+    SendThread,
+    SendViewed,
+)
 from backloop.diff.model import FileDiff
 from backloop.diff.view import DiffView, ViewEvent
 from backloop.diff.views import Views
 from backloop.protocol import (
     CommentChanged,
+    CommentRemoved,
     FileChanged,
     FileRemoved,
     Notice,
@@ -29,9 +39,11 @@ from backloop.protocol import (
     RoundsChanged,
     ServerMessage,
     Snapshot,
+    ViewedChanged,
     encode,
 )
 from backloop.review.session import Review, ReviewEvent, Reviews, RoundEnded, ThreadChanged
+from backloop.review.viewed import Viewed
 from backloop.viewspec import ViewSpec
 
 Send = Callable[[str], Awaitable[None]]
@@ -42,10 +54,11 @@ MAX_REPLIES = 256
 class Subscriber:
     """One client of one view of a review."""
 
-    def __init__(self, review: Review, view: DiffView, send: Send,
+    def __init__(self, review: Review, view: DiffView, send: Send, marks: Viewed,
                  changed_since_review: Callable[[], int | None] = lambda: None) -> None:
         self.review = review
         self.view = view
+        self.marks = marks
         self.send = send
         self.changed_since_review = changed_since_review
         self._rounds_sent: RoundsChanged | None = None
@@ -70,6 +83,10 @@ class Subscriber:
             self.delta.on_state()
         self.wake.set()
 
+    def on_viewed(self, paths: list[str]) -> None:
+        self.delta.on_viewed(paths)
+        self.wake.set()
+
     def reply(self, message: ServerMessage) -> None:
         self.replies.append(message)
         self.wake.set()
@@ -86,6 +103,9 @@ class Subscriber:
         if snapshot.notice is not None:
             await self.send(encode(Notice(level=snapshot.notice.level, message=snapshot.notice.message)))
         await self.send(encode(Snapshot(files=snapshot.files, comments=list(self.review.comments.values()))))
+        viewed = self.marks.files(self.review.id)
+        if viewed:
+            await self.send(encode(ViewedChanged(files=viewed)))
         if self.delta.owes_stubs_now:
             self.wake.set()
         while True:
@@ -116,7 +136,9 @@ class Subscriber:
             return rounds
         if isinstance(change, SendThread):
             comment = self.review.comments.get(change.comment_id)
-            return CommentChanged(comment=comment) if comment is not None else None
+            return CommentChanged(comment=comment) if comment is not None else CommentRemoved(id=change.comment_id)
+        if isinstance(change, SendViewed):
+            return ViewedChanged(files=self.marks.files(self.review.id, list(change.paths)))
         if isinstance(change, SendNotice):
             return Notice(level=change.notice.level, message=change.notice.message)
         if isinstance(change, SendFile):
@@ -129,11 +151,13 @@ class Hub:
 
     def __init__(self, reviews: Reviews, views: Views) -> None:
         self.views = views
+        self.marks = reviews.viewed
         self._subscribers: dict[str, set[Subscriber]] = {}
         self._counting: dict[str, _Counting] = {}
         self._count_locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         reviews.listen(self._review_changed)
+        reviews.viewed.listen(self._viewed_changed)
 
     def _review_changed(self, event: ReviewEvent) -> None:
         for sub in self._subscribers.get(event.review_id, ()):
@@ -142,10 +166,19 @@ class Hub:
             review = next(iter(self._subscribers[event.review_id])).review
             self._spawn(self._count(review))
 
+    def _viewed_changed(self, review_id: str, paths: list[str]) -> None:
+        for sub in self._subscribers.get(review_id, ()):
+            sub.on_viewed(paths)
+
     @contextlib.asynccontextmanager
     async def subscribe(self, review: Review, spec: ViewSpec, send: Send) -> AsyncIterator[Subscriber]:
-        async with self.views.use(review.id, review.repo, spec) as view:
-            sub = Subscriber(review, view, send, lambda: self.changed_since_review(review))
+        async with contextlib.AsyncExitStack() as using:
+            view = await using.enter_async_context(self.views.use(review.id, review.repo, spec))
+            if view.spec != review.view.diff_key():
+                # The review's own view runs too while anyone looks at the review in another: comments follow
+                # their code and viewed files come back when they change only as that view sees it.
+                await using.enter_async_context(self.views.use(review.id, review.repo, review.view))
+            sub = Subscriber(review, view, send, self.marks, lambda: self.changed_since_review(review))
             subscribers = self._subscribers.setdefault(review.id, set())
             subscribers.add(sub)
             stop_listening = view.listen(sub.on_view)

@@ -3,7 +3,8 @@
 Text frames, one JSON object each, discriminated by ``type``. This module is the single definition of the
 format: ``docs/protocol.md`` describes it, ``docs/protocol.schema.json`` is generated from it
 (``python -m backloop.schema``), and ``frontend/protocol.js`` mirrors its tags. Evolve it by adding message
-types and fields with defaults; never rename.
+types and fields with defaults; never rename. (Additions keep the version: a client of version 1 ignores the
+message types and fields it does not know, and what it sends means what it meant.)
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from backloop.diff.model import ContextLine, FileDiff
-from backloop.review.model import AgentState, Comment, ReviewState, RoundInfo, Side
+from backloop.review.model import AgentState, Comment, ReviewState, RoundInfo, Side, Verdict, ViewedFile
 from backloop.viewspec import ViewSpec
 
 PROTOCOL_VERSION = 1
@@ -113,6 +114,18 @@ class CommentChanged(msgspec.Struct, tag="comment", frozen=True):
     comment: Comment
 
 
+class CommentRemoved(msgspec.Struct, tag="comment_removed", frozen=True):
+    """A pending comment was deleted."""
+
+    id: str
+
+
+class ViewedChanged(msgspec.Struct, tag="viewed", frozen=True):
+    """Files marked viewed, or changed since: after the snapshot all that are either, later those that changed."""
+
+    files: list[ViewedFile]
+
+
 class ReviewChanged(msgspec.Struct, tag="review", frozen=True):
     state: ReviewState
     agent: AgentState
@@ -138,7 +151,7 @@ class FileContent(msgspec.Struct, tag="file_content", frozen=True):
 
 
 ServerMessage = (Hello | Snapshot | FileChanged | FileRemoved | Lines | Notice | Pong | Error | Ack | CommentChanged
-                 | ReviewChanged | FileContent | RoundsChanged)
+                 | ReviewChanged | FileContent | CommentRemoved | ViewedChanged | RoundsChanged)
 
 
 # ---- client → server ----------------------------------------------------------------------------------------
@@ -180,6 +193,40 @@ class CommentMsg(msgspec.Struct, tag="comment", frozen=True, forbid_unknown_fiel
     side: Side = "new"
     line: LineNumber | None = None
     end_line: LineNumber | None = None
+    pending: bool = False
+    """Part of the person's review: held (shown as pending, not delivered) until ``submit_review``."""
+
+
+class EditCommentMsg(msgspec.Struct, tag="edit_comment", frozen=True, forbid_unknown_fields=True):
+    """Change the text of a pending comment."""
+
+    client_id: str
+    comment_id: str
+    body: str
+
+
+class DeleteCommentMsg(msgspec.Struct, tag="delete_comment", frozen=True, forbid_unknown_fields=True):
+    """Delete a pending comment."""
+
+    client_id: str
+    comment_id: str
+
+
+class SubmitReviewMsg(msgspec.Struct, tag="submit_review", frozen=True, forbid_unknown_fields=True):
+    """Deliver every pending comment and the summary ``body`` to the agent as one batch; ``verdict`` sets the
+    review's state as ``request_changes`` and ``approve`` do."""
+
+    client_id: str
+    body: str = ""
+    verdict: Verdict = "comment"
+
+
+class SetViewedMsg(msgspec.Struct, tag="set_viewed", frozen=True, forbid_unknown_fields=True):
+    """Mark a file of the review viewed, or not viewed."""
+
+    client_id: str
+    path: str
+    viewed: bool
 
 
 class ReplyMsg(msgspec.Struct, tag="reply", frozen=True, forbid_unknown_fields=True):
@@ -232,7 +279,8 @@ class RequestChangesMsg(msgspec.Struct, tag="request_changes", frozen=True, forb
 
 
 ClientMessage = (Expand | LoadFile | Ping | CommentMsg | ReplyMsg | ResolveMsg | OpenFile | EditMsg | ApproveMsg
-                 | RequestChangesMsg | ApplySuggestionsMsg)
+                 | RequestChangesMsg | ApplySuggestionsMsg | EditCommentMsg | DeleteCommentMsg | SubmitReviewMsg
+                 | SetViewedMsg)
 
 MAX_EXPAND_LINES = 5_000
 

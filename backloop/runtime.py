@@ -7,12 +7,14 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 from collections.abc import Callable
 
 from backloop.config import Settings
 from backloop.diff import pool as highlight_pool
 from backloop.diff.views import Views
 from backloop.hub import Hub
+from backloop.review import servers
 from backloop.review.follow import Follow
 from backloop.review.session import Review, Reviews
 from backloop.review.store import ReviewRow, Store, StoreError
@@ -38,11 +40,12 @@ def _freeze_startup_heap() -> None:
 
 def wire_live(reviews: Reviews) -> Hub:
     """The live side of ``reviews``: their running views (those of the changes since a round among them, which
-    recording a round reads from), comments that follow their code as it changes, and the hub that fans both out
-    to the pages."""
+    recording a round reads from), comments that follow their code as it changes, viewed files that come back when
+    theirs changes, and the hub that fans it all out to the pages."""
     views = Views(reviews.rounds.baseline)
     reviews.rounds.views = views
     views.on_start(Follow(reviews).view_started)
+    views.on_start(reviews.viewed.view_started)
     return Hub(reviews, views)
 
 
@@ -58,6 +61,8 @@ class Runtime:
         """Called when SIGINT/SIGTERM asks the web server to stop (the MCP process then exits as a whole)."""
         self._task: asyncio.Task[None] | None = None
         self._starting: asyncio.Task[int] | None = None
+        self._server_file: servers.ServerFile | None = None
+        """Where ``backloop review`` finds this server and the token of its agent API (with ``agent_api``)."""
 
     async def start_web(self) -> int:
         """Start the web server if it is not running; returns its port.
@@ -87,7 +92,9 @@ class Runtime:
         if sock is None:  # not even a free port: the address itself cannot be bound
             raise failure
         port: int = sock.getsockname()[1]
-        server = make_server(create_app(self.reviews, self.hub, self.settings.host, port, self.settings.allow_hosts))
+        token = servers.new_token() if self.settings.agent_api else None
+        server = make_server(create_app(self.reviews, self.hub, self.settings.host, port, self.settings.allow_hosts,
+                                        token))
         server.on_signal = self.on_signal
         self._server = server
         self._task = asyncio.create_task(server.serve(sockets=[sock]))
@@ -99,7 +106,19 @@ class Runtime:
         self.port = port
         _freeze_startup_heap()
         await self._remember([r.id for r in self.reviews.all()], port)
+        if token is not None:
+            self._announce(servers.ServerFile(port, f"{self.settings.url_host}:{port}", token, os.getpid()))
         return port
+
+    def _announce(self, server: servers.ServerFile) -> None:
+        """Write the server's file for ``backloop review``; without it (an unwritable state directory) the pages
+        still work, so a failure is logged."""
+        try:
+            servers.write(self.settings.state_dir, server)
+        except OSError as exc:
+            log.warning("cannot write %s: %s; backloop review will not find this server", exc.filename, exc.strerror)
+            return
+        self._server_file = server
 
     async def _stored_reviews(self) -> list[ReviewRow]:
         try:
@@ -130,6 +149,9 @@ class Runtime:
             await self._task
 
     async def close(self) -> None:
+        if self._server_file is not None:
+            servers.remove(self.settings.state_dir, self._server_file)
+            self._server_file = None
         if self._starting is not None and not self._starting.done():
             self._starting.cancel()
         if self._server is not None:
@@ -140,4 +162,5 @@ class Runtime:
         await self.hub.views.close()
         highlight_pool.shutdown()
         await self.reviews.broker.flush()
+        await self.reviews.viewed.flush()
         await asyncio.to_thread(self.store.close)

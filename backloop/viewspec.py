@@ -5,6 +5,7 @@ Everything here comes from a URL, so it is validated before it can reach a ``git
 
 from __future__ import annotations
 
+import argparse
 import re
 from collections.abc import Mapping
 from typing import Literal
@@ -143,3 +144,11 @@ def parse_view(params: Mapping[str, str]) -> ViewSpec:
         context=int(raw_context),
         round=int(raw_round) if raw_round is not None else None,
     )
+
+
+def add_view_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command-line flags that choose what a new review shows: one of --since (live), --commit, --range."""
+    spec = parser.add_mutually_exclusive_group()
+    spec.add_argument("--since", help="review changes since REV, live (default: HEAD)")
+    spec.add_argument("--commit", help="review the change one commit introduced")
+    spec.add_argument("--range", help="review a range A..B (or A...B against the merge base)")

@@ -229,6 +229,7 @@ async def measure_page(browser: Any, url: str, expected: dict[str, str], run: Ru
         run.longest_task_ms = max([d for _, d in state["longTasks"]] or [0.0])
         await page.reload(wait_until="commit")  # (the init script runs again: a fresh window.__bp)
         run.reload_paint_s = await painted(page)
+        run.notes.append(f"the reload painted first at scroll position {await page.evaluate('scrollY'):.0f} px")
         if loading_tasks:
             run.notes.append(f"long tasks while loading: {len(loading_tasks)}, longest {max(loading_tasks):.0f} ms")
         if errors:

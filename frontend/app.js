@@ -22,7 +22,7 @@ import { Notices } from "./render/notices.js";
 import { OfflineBanner } from "./render/offline.js";
 import { LineSelection } from "./render/selection.js";
 import { delegateActions } from "./render/actions.js";
-import { reviewIdFromPath, socketUrl, rawUrl, readView } from "./url.js";
+import { reviewIdFromPath, socketUrl, rawUrl, commentsUrl, readView } from "./url.js";
 
 /**
  * @param {string} selector
@@ -64,11 +64,12 @@ function main() {
   const outbox = new Outbox(transport);
   /** @param {{code: string, message: string}} error */
   const showError = (error) => store.apply({ type: "error", ...error });
-  const extras = new ExtrasLoader({ store, files, transport, outbox, actions: header.actions, conversation, selection, showError });
+  const page = { store, files, transport, outbox, actions: header.actions, conversation, selection, showError };
+  const extras = new ExtrasLoader({ ...page, commentsUrl: commentsUrl(id) });
   new LargeFiles(store, transport);
   new Painter(store, [notices, offline, header, tree, files, extras]);
   connect(transport, store, outbox, extras);
-  handleCommands({ store, transport, files, extras });
+  handleCommands({ store, transport, files, extras, outbox, showError });
 }
 
 main();

@@ -2,6 +2,7 @@
 // socket messages, the forms and editor of extras.js, and view settings kept in the URL.
 import { on } from "./events.js";
 import { withParams, readView } from "./url.js";
+import { CLIENT } from "./protocol.js";
 
 /**
  * @typedef {object} Page
@@ -9,12 +10,24 @@ import { withParams, readView } from "./url.js";
  * @property {import("./transport.js").Transport} transport
  * @property {import("./render/files.js").FileList} files
  * @property {import("./extras-loader.js").ExtrasLoader} extras
+ * @property {import("./outbox.js").Outbox} outbox
+ * @property {(error: {code: string, message: string}) => void} showError
  */
 
 /** @param {Page} page */
-export function handleCommands({ store, transport, files, extras }) {
+export function handleCommands({ store, transport, files, extras, outbox, showError }) {
   on(document, "backloop:reveal", ({ path }) => files.reveal(path));
   on(document, "backloop:toggle-collapse", ({ path }) => store.setCollapsed(path, !store.ui.get(path)?.collapsed));
+  // Folds (or unfolds) the file at once; put back as it was if the server refuses.
+  on(document, "backloop:set-viewed", ({ path, viewed }) => {
+    const before = store.setViewed(path, viewed);
+    outbox.submit({ type: CLIENT.SET_VIEWED, path, viewed }, {
+      onError: (error) => {
+        store.restoreViewed(path, before);
+        showError(error);
+      },
+    });
+  });
   on(document, "backloop:expand", ({ path, start, end }) => {
     const message = store.requestExpand(path, start, end);
     if (message) transport.send(message);

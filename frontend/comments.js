@@ -39,6 +39,25 @@ export class CommentIndex {
   }
 
   /**
+   * Drop a thread (a pending comment deleted); returns the path it was on.
+   * @param {string} id
+   * @returns {Array<string|null>}
+   */
+  remove(id) {
+    const previous = this.byId.get(id);
+    if (!previous) return [];
+    this.byId.delete(id);
+    return [previous.path ?? null];
+  }
+
+  /** @returns {number} how many comments of a review not submitted yet there are */
+  pendingCount() {
+    let count = 0;
+    for (const comment of this.byId.values()) if (comment.pending) count += 1;
+    return count;
+  }
+
+  /**
    * The threads on one file (or, with null, on the review as a whole), oldest first.
    * @param {string|null} path
    * @returns {Comment[]}

@@ -1,6 +1,7 @@
-// The parts of the page its first paint does not need (extras.js: threads, comment forms, editor, verdict): asked
-// for once the first files are painted (or after two seconds, whatever happens), and asked for again after a
-// reconnect if the server was gone by then. A control that needs them (a "+" clicked early) waits for them.
+// The parts of the page its first paint does not need (extras.js: threads, comment forms, editor, verdict, the
+// review's submission, suggestions and more): asked for once the first files are painted (or after two seconds,
+// whatever happens), and asked for again after a reconnect if the server was gone by then. A control that needs
+// them (a "+" clicked early) waits for them.
 import { afterPaint } from "./render/dom.js";
 
 /**
@@ -18,6 +19,12 @@ const load = () =>
     import("./render/comment-form.js"),
     import("./render/editor.js"),
     import("./render/verdict.js"),
+    import("./render/submit-review.js"),
+    import("./render/pending.js"),
+    import("./render/suggestion.js"),
+    import("./render/suggestion-batch.js"),
+    import("./render/copy-comments.js"),
+    import("./suggestions.js"),
     import("./markdown.js"),
     import("./markdown-inline.js"),
   ]).then(([extras]) => extras);

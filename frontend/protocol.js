@@ -18,6 +18,8 @@ export const SERVER = Object.freeze({
   REVIEW: "review",
   FILE_CONTENT: "file_content",
   ROUND: "round",
+  COMMENT_REMOVED: "comment_removed",
+  VIEWED: "viewed",
 });
 
 /** Tags of messages the client sends. */
@@ -33,6 +35,10 @@ export const CLIENT = Object.freeze({
   APPROVE: "approve",
   REQUEST_CHANGES: "request_changes",
   APPLY_SUGGESTIONS: "apply_suggestions",
+  EDIT_COMMENT: "edit_comment",
+  DELETE_COMMENT: "delete_comment",
+  SUBMIT_REVIEW: "submit_review",
+  SET_VIEWED: "set_viewed",
 });
 
 /** Websocket close codes the server uses (RFC 6455 private range). */
@@ -67,7 +73,9 @@ export const FATAL_CLOSE_CODES = Object.freeze([CLOSE.UNKNOWN_REVIEW, CLOSE.FORB
  * @typedef {{id: string, body: string, created_at: number, kind?: "comment"|"request_changes",
  *   path?: string|null, side?: "old"|"new", line?: number|null, end_line?: number|null, quoted?: string[],
  *   author?: "person"|"agent", state?: "open"|"resolved", outdated?: boolean, replies?: Reply[],
- *   applied?: string[], round?: number}} Comment
+ *   applied?: string[], pending?: boolean, round?: number}} Comment
+ * @typedef {{path: string, viewed: boolean, changed: boolean}} ViewedFile
+ * @typedef {"comment"|"request_changes"|"approve"} Verdict
  * @typedef {{text: string, html: string}} ContextLine
  * @typedef {{type: "hello", protocol: number, review: ReviewInfo}
  *   | {type: "snapshot", files: FileDiff[], comments?: Comment[]}
@@ -82,17 +90,23 @@ export const FATAL_CLOSE_CODES = Object.freeze([CLOSE.UNKNOWN_REVIEW, CLOSE.FORB
  *   | {type: "review", state: ReviewState, agent: AgentState}
  *   | {type: "file_content", request_id: string, path: string, content: string, hash: string}
  *   | {type: "round", current: number, rounds: RoundInfo[], last_review?: number|null,
- *       changed_since_review?: number|null}} ServerMessage
+ *       changed_since_review?: number|null}
+ *   | {type: "comment_removed", id: string}
+ *   | {type: "viewed", files: ViewedFile[]}} ServerMessage
  * @typedef {{type: "expand", request_id: string, path: string, start: number, end: number}
  *   | {type: "load_file", path: string}
  *   | {type: "ping", nonce?: string}
  *   | {type: "comment", client_id: string, path: string, body: string, side?: "old"|"new", line?: number|null,
- *       end_line?: number|null}
+ *       end_line?: number|null, pending?: boolean}
  *   | {type: "reply", client_id: string, comment_id: string, body: string}
  *   | {type: "resolve", client_id: string, comment_id: string}
  *   | {type: "open_file", request_id: string, path: string}
  *   | {type: "edit", client_id: string, path: string, base_hash: string, content: string}
  *   | {type: "approve", client_id: string, body?: string}
  *   | {type: "request_changes", client_id: string, body: string}
- *   | {type: "apply_suggestions", client_id: string, ids: string[]}} ClientMessage
+ *   | {type: "apply_suggestions", client_id: string, ids: string[]}
+ *   | {type: "edit_comment", client_id: string, comment_id: string, body: string}
+ *   | {type: "delete_comment", client_id: string, comment_id: string}
+ *   | {type: "submit_review", client_id: string, body?: string, verdict?: Verdict}
+ *   | {type: "set_viewed", client_id: string, path: string, viewed: boolean}} ClientMessage
  */

@@ -2,6 +2,7 @@
 // state, and per-file presentation state (collapsed, expanded context) lives here so a re-render keeps it.
 import { SERVER, CLIENT } from "./protocol.js";
 import { CommentIndex } from "./comments.js";
+import { ViewedMarks } from "./viewed.js";
 import { Expansions } from "./expansions.js";
 import { DiffFiles } from "./diff-files.js";
 
@@ -27,7 +28,8 @@ import { DiffFiles } from "./diff-files.js";
  * @typedef {{type: "review"} | {type: "files", changed: string[], removed: string[]}
  *   | {type: "file", path: string, added: boolean} | {type: "removed", path: string}
  *   | {type: "lines", path: string} | {type: "notice"} | {type: "error"} | {type: "connection"}
- *   | {type: "layout"} | {type: "ui", path: string} | {type: "comments", paths: Array<string|null>}} Change
+ *   | {type: "layout"} | {type: "ui", path: string} | {type: "comments", paths: Array<string|null>}
+ *   | {type: "viewed", paths: string[]}} Change
  */
 
 export class Store extends EventTarget {
@@ -49,6 +51,7 @@ export class Store extends EventTarget {
     this.error = null;
     this.expansions = new Expansions();
     this.comments = new CommentIndex();
+    this.viewed = new ViewedMarks();
   }
 
   /** @returns {{files: number, additions: number, deletions: number}} */
@@ -102,6 +105,18 @@ export class Store extends EventTarget {
    * @returns {Change[]}
    */
   reduce(message) {
+    if (!this.viewed.resync || message.type === SERVER.SNAPSHOT) return this.reduceMessage(message);
+    this.viewed.resync = false;
+    if (message.type === SERVER.VIEWED) return this.marked(this.viewed.take(message.files, true));
+    return [...this.marked(this.viewed.take([], true)), ...this.reduceMessage(message)];
+  }
+
+  /**
+   * @private
+   * @param {ServerMessage} message
+   * @returns {Change[]}
+   */
+  reduceMessage(message) {
     switch (message.type) {
       case SERVER.HELLO:
         this.protocol = message.protocol;
@@ -109,12 +124,17 @@ export class Store extends EventTarget {
         return [{ type: "review" }];
       case SERVER.SNAPSHOT:
         this.loaded = true;
+        this.viewed.resync = true;
         return [
           { type: "files", ...this.diff.replace(message.files) },
           { type: "comments", paths: this.comments.replace((message.comments ?? []).filter((c) => this.shows(c))) },
         ];
       case SERVER.COMMENT:
         return this.shows(message.comment) ? [{ type: "comments", paths: this.comments.set(message.comment) }] : [];
+      case SERVER.COMMENT_REMOVED:
+        return [{ type: "comments", paths: this.comments.remove(message.id) }];
+      case SERVER.VIEWED:
+        return this.marked(this.viewed.take(message.files, false));
       case SERVER.ROUND:
         if (!this.review) return [];
         this.review = {
@@ -206,6 +226,51 @@ export class Store extends EventTarget {
     if (!this.files.has(path)) return;
     this.fileUI(path).collapsed = collapsed;
     this.emit([{ type: "ui", path }]);
+  }
+
+  /**
+   * The person marks a file viewed (or not), before the server confirms it: a viewed file folds, one no longer
+   * viewed unfolds. Returns the mark it had, to put back if the server refuses.
+   * @param {string} path
+   * @param {boolean} viewed
+   * @returns {import("./viewed.js").Mark}
+   */
+  setViewed(path, viewed) {
+    const before = this.viewed.get(path);
+    this.viewed.put(path, { viewed, changed: false });
+    this.emit(this.marked({ paths: [path], folded: viewed ? [path] : [], unfolded: viewed ? [] : [path] }));
+    return before;
+  }
+
+  /**
+   * Put a mark back as it was (the server refused the change).
+   * @param {string} path
+   * @param {import("./viewed.js").Mark} mark
+   */
+  restoreViewed(path, mark) {
+    const now = this.viewed.get(path);
+    this.viewed.put(path, mark);
+    const folded = mark.viewed && !now.viewed ? [path] : [];
+    this.emit(this.marked({ paths: [path], folded, unfolded: !mark.viewed && now.viewed ? [path] : [] }));
+  }
+
+  /**
+   * Fold files that became viewed and unfold those that no longer are.
+   * @private
+   * @param {import("./viewed.js").Marked} marked
+   * @returns {Change[]}
+   */
+  marked({ paths, folded, unfolded }) {
+    /** @type {Change[]} */
+    const changes = paths.length ? [{ type: "viewed", paths }] : [];
+    for (const [list, collapsed] of /** @type {const} */ ([[folded, true], [unfolded, false]])) {
+      for (const path of list) {
+        if (!this.files.has(path)) continue;
+        this.fileUI(path).collapsed = collapsed;
+        changes.push({ type: "ui", path });
+      }
+    }
+    return changes;
   }
 
   /** @param {"unified"|"split"} layout */

@@ -44,6 +44,15 @@ export function rawUrl(id, side, path, search) {
 }
 
 /**
+ * The URL of the review's open threads as Markdown.
+ * @param {string} id
+ * @returns {string}
+ */
+export function commentsUrl(id) {
+  return `/review/${encodeURIComponent(id)}/comments.md`;
+}
+
+/**
  * A copy of `href` with query parameters set (string) or removed (null).
  * @param {string} href
  * @param {Record<string, string|null>} changes

@@ -3,11 +3,12 @@ through Starlette's TestClient."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -89,9 +90,11 @@ def init_repo(root: Path, files: Mapping[str, str | bytes] | None = None) -> Git
     return repo
 
 
-def app_client(reviews: Reviews, hub: Hub, allow_hosts: tuple[str, ...] = ()) -> TestClient:
-    """The web app of ``reviews`` through a TestClient, as if served at ``http://127.0.0.1:APP_PORT``."""
-    return TestClient(create_app(reviews, hub, "127.0.0.1", APP_PORT, allow_hosts),
+def app_client(reviews: Reviews, hub: Hub, allow_hosts: tuple[str, ...] = (),
+               agent_token: str | None = None) -> TestClient:
+    """The web app of ``reviews`` through a TestClient, as if served at ``http://127.0.0.1:APP_PORT`` (with the
+    agent API when given its ``agent_token``)."""
+    return TestClient(create_app(reviews, hub, "127.0.0.1", APP_PORT, allow_hosts, agent_token),
                       base_url=f"http://127.0.0.1:{APP_PORT}")
 
 
@@ -176,3 +179,21 @@ def receive_until(ws: WebSocketTestSession, pred: Callable[[dict[str, Any]], boo
         if message["type"] == "<close>":
             raise AssertionError(f"socket closed while waiting: {message}")
         seen.append(message)
+
+
+Until = Callable[[Callable[[], bool]], Awaitable[None]]
+
+
+def waiter(listen: Callable[[Callable[..., None]], object]) -> Until:
+    """``await until(condition)``, checked again each time ``listen``'s source announces a change (a
+    ``Reviews.listen``, a ``DiffView.listen``…): event-driven, with TIMEOUT_S as the limit."""
+    changed = asyncio.Event()
+    listen(lambda *_: changed.set())
+
+    async def until(condition: Callable[[], bool]) -> None:
+        with anyio.fail_after(TIMEOUT_S):
+            while not condition():
+                changed.clear()
+                await changed.wait()
+
+    return until

@@ -56,7 +56,7 @@ def status(port: int, host: str) -> int:
 @pytest.mark.anyio
 async def test_the_mcp_servers_web_server_answers_to_the_allowed_names(tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from backloop.mcp.stdio import settings_from_env
+    from backloop.mcp.early import settings_from_env
 
     monkeypatch.setenv("BACKLOOP_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("BACKLOOP_ALLOW_HOST", "devbox.test,other.example")

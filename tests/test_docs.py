@@ -13,7 +13,8 @@ import msgspec
 import pytest
 
 from backloop import agents, schema
-from backloop.cli import _list_parser, _mcp_config_parser, _server_parser
+from backloop.agentcli import verbs as review_verbs
+from backloop.cli import _list_parser, _mcp_config_parser, _review_parser, _server_parser
 from backloop.protocol import ClientMessage, ServerMessage
 from tests.support import ROOT
 
@@ -67,6 +68,22 @@ def test_every_cli_flag_is_documented(command: str, parser: Callable[[str], argp
     flags.discard("--help")
     missing = {f for f in flags if f"`{f}" not in text}
     assert not missing
+
+
+def test_every_review_verb_and_flag_is_documented() -> None:
+    text = _section((ROOT / "docs" / "cli.md").read_text(), "backloop review")
+    (verbs,) = [a for a in _review_parser("x")._actions if isinstance(a, argparse._SubParsersAction)]
+    assert set(verbs.choices) == {"start", "await", "resolve", "reply", "approve"}
+    assert "`--json` (every verb)" in text
+    for verb, parser in verbs.choices.items():
+        rows = [line.split("|")[1] for line in text.splitlines() if line.startswith(f"| `{verb} ")]
+        for action in parser._actions:
+            names = action.option_strings or [str(action.metavar)]
+            for name in set(names) - {"-h", "--help", "--json"}:
+                assert any(f" {name}" in row for row in rows), (verb, name)
+    statuses = re.findall(r"^\| (\d+) \|", text, re.M)
+    assert {int(s) for s in statuses} == {review_verbs.DONE, review_verbs.FAILED, review_verbs.NOTHING_YET,
+                                          review_verbs.APPROVED, review_verbs.INTERRUPTED}
 
 
 VENV_SETUP = "python3 -m venv .venv && .venv/bin/pip install -q -e "

@@ -39,6 +39,13 @@ class SendThread:
 
 
 @dataclass(frozen=True)
+class SendViewed:
+    """The viewed marks of these paths changed."""
+
+    paths: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class SendNotice:
     notice: ViewNotice
 
@@ -53,11 +60,11 @@ class SendRemoved:
     path: str
 
 
-Change = SendState | SendRounds | SendThread | SendNotice | SendFile | SendRemoved
+Change = SendState | SendRounds | SendThread | SendViewed | SendNotice | SendFile | SendRemoved
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class SnapshotPlan:
     files: list[FileDiff]
     """Every file in path order; those past the budget as ``loading`` stubs, whose hunks follow as changes."""
     notice: ViewNotice | None
@@ -76,6 +83,7 @@ class ClientDelta:
         self._notice: ViewNotice | None = None
         self._notice_dirty = False
         self._threads: set[str] = set()
+        self._viewed: set[str] = set()
         self._state = False
         self._rounds = False
 
@@ -96,6 +104,13 @@ class ClientDelta:
     def on_rounds(self) -> None:
         self._rounds = True
 
+    def on_viewed(self, paths: list[str]) -> None:
+        self._viewed.update(paths)
+
+    def sent(self, path: str) -> FileDiff | None:
+        """The version of ``path`` this client was last sent."""
+        return self._sent.get(path)
+
     def load(self, fd: FileDiff) -> None:
         """Send the complete version of a ``too_large`` file to this client from now on (while it is current)."""
         self._full[fd.path] = fd
@@ -103,13 +118,14 @@ class ClientDelta:
 
     # ---- deciding --------------------------------------------------------------------------------------------
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self) -> SnapshotPlan:
         """Everything the view shows now, within the snapshot budget; what was marked before is in it."""
         notice = self._take_notice()
         files = [fd for fd in (self._wire(p) for p in sorted(self.view.files)) if fd is not None]
         self._sent = {fd.path: fd for fd in files}
         self._dirty.clear()
         self._threads.clear()
+        self._viewed.clear()
         budget = SNAPSHOT_LINES
         for i, fd in enumerate(files):
             lines = sum(len(h.lines) for h in fd.hunks)
@@ -120,7 +136,7 @@ class ClientDelta:
                 budget = 0
             else:
                 budget -= lines
-        return Snapshot(files, notice)
+        return SnapshotPlan(files, notice)
 
     @property
     def owes_stubs_now(self) -> bool:
@@ -138,6 +154,10 @@ class ClientDelta:
             return SendRounds()
         if self._threads:
             return SendThread(self._threads.pop())
+        if self._viewed:
+            paths = tuple(sorted(self._viewed))
+            self._viewed.clear()
+            return SendViewed(paths)
         if self._notice_dirty:
             notice = self._take_notice()
             if notice is not None:

@@ -1,4 +1,5 @@
-"""What ``backloop-mcp`` answers to MCP ``initialize`` and ``tools/list``, without the SDK.
+"""What ``backloop-mcp`` answers to MCP ``initialize`` and ``tools/list``, without the SDK, and which first calls it
+takes before the SDK has loaded (early.py answers them).
 
 Importing the MCP SDK takes about a second (its pydantic models), and clients time a server's start by its answer
 to ``initialize``, then wait for its tools. This module imports only the standard library, so the launcher can
@@ -20,11 +21,12 @@ SERVER_NAME = "backloop"
 TOOLS_FILE = Path(__file__).with_name("tools.json")
 """The SDK's ``tools/list`` result for our tools (the same for every protocol version it negotiates)."""
 
-INSTRUCTIONS = """backloop runs a local, GitHub-like code review of your changes that a person reviews in the browser.
+INSTRUCTIONS = """backloop runs a local, GitHub-like review of your changes: a person reviews them in the browser.
 Workflow: call startreview (e.g. since='HEAD' for uncommitted work), give the returned URL to the user, then call
-await_comments. For each comment you receive, fix the code, then call resolve_comment (with a short reply saying
-what you did) or reply_comment to ask a question. Call await_comments again after each round. When it returns
-REVIEW APPROVED, the review is done."""
+await_comments. For each comment you receive, fix the code, then call resolve_comment with a short reply saying what
+you did (or reply_comment to ask a question). Re-read a file the reviewer edited in the page before changing it.
+Call await_comments again after each round, and again after "No comments yet". When it returns REVIEW APPROVED,
+the review is done."""
 
 # The revisions the SDK negotiates through ``initialize`` (mcp_types.version.HANDSHAKE_PROTOCOL_VERSIONS): a client
 # asking for one of them gets it, any other request gets the newest.
@@ -66,6 +68,25 @@ def tools_answer(line: bytes) -> tuple[int | str, bytes] | None:
     return _response(message["id"], tools_result())
 
 
+START_PARAMS = frozenset({"since", "commit", "range", "title", "repo"})
+"""startreview's parameters (a test keeps them those of tools.json)."""
+
+
+def startreview_call(line: bytes) -> tuple[int | str, dict[str, str | None]] | None:
+    """The request id and the arguments if ``line`` is a plain ``tools/call`` of startreview (no ``_meta``, only
+    its own parameters, each a string or null: what the SDK's validation passes as it is); None for anything else."""
+    message = _request(line, "tools/call")
+    params = message.get("params") if message is not None else None
+    if message is None or not isinstance(params, dict) or set(params) - {"name", "arguments"}:
+        return None
+    arguments = params.get("arguments", {})
+    if params.get("name") != "startreview" or not isinstance(arguments, dict) or set(arguments) - START_PARAMS:
+        return None
+    if not all(value is None or isinstance(value, str) for value in arguments.values()):
+        return None
+    return message["id"], arguments
+
+
 def is_initialized(line: bytes) -> bool:
     """Whether ``line`` is the client's ``notifications/initialized`` (after which the SDK answers requests)."""
     try:
@@ -95,6 +116,11 @@ def _request(line: bytes, method: str) -> dict[str, Any] | None:
     if isinstance(request_id, bool) or not isinstance(request_id, int | str):
         return None
     return message if set(message) <= {"jsonrpc", "id", "method", "params"} else None
+
+
+def response(request_id: int | str, result: dict[str, Any]) -> bytes:
+    """The response line for a request, as compact as the SDK writes it."""
+    return _response(request_id, result)[1]
 
 
 def _response(request_id: int | str, result: dict[str, Any]) -> tuple[int | str, bytes]:

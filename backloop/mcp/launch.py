@@ -1,4 +1,5 @@
-"""The ``backloop-mcp`` process: answers ``initialize`` and ``tools/list`` at once, then hands stdio to the MCP SDK.
+"""The ``backloop-mcp`` process: answers ``initialize``, ``tools/list`` and a first ``startreview`` at once, then
+hands stdio to the MCP SDK.
 
 Clients time a server's start by its answer to ``initialize``, then wait for its tools, and importing the SDK
 takes about a second. So the SDK loads in a thread while the main thread reads the client's messages; a
@@ -6,11 +7,16 @@ well-formed ``initialize``, and after it any plain ``tools/list``, are answered 
 library only) right away. The SDK then reads the same bytes, those requests included, and its own answers to them
 are compared with the ones already sent and dropped: the client sees one answer each, the SDK's state is exactly
 as if it had answered itself.
+
+A startreview called while the SDK loads (the agent's usual first call) is answered too, by early.py over the
+Runtime that the SDK's tools then use: the call's line is left out of what the SDK reads, so it runs once. The
+SDK's import waits for that answer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import io
 import json
@@ -23,25 +29,39 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from backloop.mcp.handshake import early_answer, is_initialized, tools_answer
+from backloop.mcp.handshake import early_answer, is_initialized, response, startreview_call, tools_answer
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
 log = logging.getLogger("backloop.mcp")
 
+EARLY_MODULE = "backloop.mcp.early"
 SERVER_MODULE = "backloop.mcp.stdio"
 
 
 class _Loader(threading.Thread):
-    """Imports the SDK and our tools while the main thread waits for the client."""
+    """Imports what answers a first startreview (early.py), then the SDK and our tools, while the main thread
+    waits for the client."""
 
     def __init__(self) -> None:
         super().__init__(name="backloop-mcp-import", daemon=True)
         self.error: BaseException | None = None
+        self._go_on = threading.Event()
+        self._go_on.set()
+
+    def hold(self) -> None:
+        """Hold the SDK's import back, if it has not begun, until ``resume``: the agent waits for the first
+        startreview's answer, not for the SDK, and both are mostly Python under one interpreter lock."""
+        self._go_on.clear()
+
+    def resume(self) -> None:
+        self._go_on.set()
 
     def run(self) -> None:
         try:
+            importlib.import_module(EARLY_MODULE)
+            self._go_on.wait()
             importlib.import_module(SERVER_MODULE)
         except BaseException as exc:  # re-raised in the main thread, where it belongs
             self.error = exc
@@ -156,28 +176,39 @@ def _first_line(fd: int) -> bytes:
     return data
 
 
-def _answer_while_loading(fd: int, out: int, received: bytes, loader: threading.Thread,
-                          answered: dict[int | str, bytes]) -> bytes:
+Call = tuple[int | str, dict[str, str | None]]
+"""A first startreview: its request id and arguments."""
+
+
+def _answer_while_loading(fd: int, out: int, received: bytes, loader: _Loader,
+                          answered: dict[int | str, bytes]) -> tuple[bytes, Call | None]:
     """Until the SDK has loaded: read on, and once the client has said ``notifications/initialized`` (before it,
-    the SDK answers no request), answer each plain ``tools/list`` request at once. Returns all that was read (the
-    SDK reads it again)."""
+    the SDK answers no request), answer each plain ``tools/list`` request at once; stop at a plain startreview
+    call, which early.py answers, holding the SDK's import back meanwhile. Returns all that was read but that call
+    (the SDK reads it again), and the call."""
     done = 1  # lines looked at (the first is initialize)
     initialized = False
     while True:
-        lines = received.split(b"\n")[done:-1]
-        done += len(lines)
-        for line in lines:
-            initialized = initialized or is_initialized(line)
-            answer = tools_answer(line) if initialized else None
+        lines = received.split(b"\n")
+        for index in range(done, len(lines) - 1):
+            initialized = initialized or is_initialized(lines[index])
+            if not initialized:
+                continue
+            call = startreview_call(lines[index])
+            if call is not None and call[0] not in answered:
+                loader.hold()
+                return b"\n".join(lines[:index] + lines[index + 1:]), call
+            answer = tools_answer(lines[index])
             if answer is not None and answer[0] not in answered:
                 _write_all(out, answer[1])
                 answered[answer[0]] = answer[1]
+        done = len(lines) - 1
         if not loader.is_alive():
-            return received
+            return received, None
         if select.select([fd], [], [], 0.01)[0]:
             chunk = os.read(fd, 65536)
             if not chunk:
-                return received  # the end of input: the SDK sees it too
+                return received, None  # the end of input: the SDK sees it too
             received += chunk
 
 
@@ -193,22 +224,47 @@ def main() -> int:
     if not received:
         return 0  # the client left before saying anything
     answered: dict[int | str, bytes] = {}
+    call = None
     answer = early_answer(received.split(b"\n", 1)[0])
     if answer is not None:
         _write_all(wire_out, answer[1])
         answered[answer[0]] = answer[1]
-        received = _answer_while_loading(wire_in, wire_out, received, loader, answered)
-    loader.join()
-    if loader.error is not None:
-        raise loader.error
+        received, call = _answer_while_loading(wire_in, wire_out, received, loader, answered)
+    asyncio.run(_serve((wire_in, wire_out), received, answered, loader, call))
+    return 0
 
+
+async def _serve(wire: tuple[int, int], received: bytes, answered: dict[int | str, bytes], loader: _Loader,
+                 call: Call | None) -> None:
+    """Open the Runtime, answer the first startreview if it came while the SDK loads, then hand the wire to the
+    SDK."""
     from anyio import AsyncFile, wrap_file
 
-    from backloop.mcp.stdio import serve_stdio, settings_from_env
+    from backloop.mcp import early
 
-    stdin = wrap_file(io.TextIOWrapper(io.BufferedReader(_Replayed(wire_in, received)), encoding="utf-8",
-                                       errors="replace"))
-    # The SDK only calls write() and flush() on it.
-    stdout = cast("AsyncFile[str]", _WireOut(wire_out, answered))
-    asyncio.run(serve_stdio(settings_from_env(), Path.cwd(), (stdin, stdout)))
-    return 0
+    cwd = Path.cwd()
+    try:
+        runtime = await early.open_runtime(early.settings_from_env(), cwd)
+        try:
+            if call is not None:
+                result = await early.startreview(runtime, cwd, call[1])
+                loader.resume()
+                # On the client's pipe, where nothing else is waiting yet: the write does not block.
+                _write_all(wire[1], response(call[0], result))
+            await asyncio.to_thread(loader.join)
+            if loader.error is not None:
+                raise loader.error
+            if runtime.port is not None:
+                gc.freeze()  # the SDK's modules came after the web server's start froze the heap, and live as long
+
+            from backloop.mcp.stdio import serve
+
+            stdin = wrap_file(io.TextIOWrapper(io.BufferedReader(_Replayed(wire[0], received)), encoding="utf-8",
+                                               errors="replace"))
+            # The SDK only calls write() and flush() on it.
+            stdout = cast("AsyncFile[str]", _WireOut(wire[1], answered))
+            await serve(runtime, cwd, (stdin, stdout))
+        finally:
+            await runtime.close()
+    finally:
+        loader.resume()  # (whatever went wrong above)

@@ -3,44 +3,49 @@ tools.py and encoding the result. Serving them on stdio is stdio.py's."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.session import ServerSession
 from mcp.types import CallToolResult, TextContent
+from mcp.types import Tool as MCPTool
 from pydantic import BaseModel, Field
 
 from backloop.mcp import tools
 from backloop.mcp.handshake import INSTRUCTIONS, SERVER_NAME
 from backloop.runtime import Runtime
 
-START_DESCRIPTION = """Start a new review of your changes and get the URL to give to the user.
+# The workflow is said once, in the server's instructions (handshake.INSTRUCTIONS); each tool says what it does,
+# and its parameters what they are.
+START_DESCRIPTION = """Start a review of your changes; returns the URL to give the user, then call await_comments.
+Exactly one of since, commit or range. E.g. since='HEAD' before committing, since='HEAD~1' after,
+range='origin/main..HEAD' for a branch."""
 
-Exactly one of since, commit or range must be given:
-- since='HEAD': review changes since a commit, including uncommitted and untracked files (live: the page updates
-  as you edit)
-- commit='abc123': review one commit
-- range='main..feature': review a range of commits (A...B: against the merge base)
-Examples: startreview(since='HEAD') before committing; startreview(since='HEAD~1') after committing;
-startreview(range='origin/main..HEAD') for a PR branch.
-After starting, give the URL to the user, then call await_comments."""
+AWAIT_DESCRIPTION = f"""Wait for the reviewer. Returns every item not received yet, oldest first (comments with
+their comment_id, place, quoted code and thread; replies; edits the reviewer made in the page), or exactly
+"{tools.APPROVED}" when the review is done, or "No comments yet" after timeout_seconds: then call it again."""
 
-AWAIT_DESCRIPTION = f"""Block until the reviewer posts comments or approves the review.
+RESOLVE_DESCRIPTION = """Mark a comment resolved once you addressed it; the reply (what you changed) shows in its
+thread in the reviewer's browser."""
 
-Returns every comment, reply, "request changes" summary and direct edit the reviewer made that you have not
-received yet (oldest first), each with its comment_id, file, line(s), the quoted code and the thread. Fix the code,
-then call resolve_comment for each comment (or reply_comment to ask back) and call await_comments again.
-Returns exactly "{tools.APPROVED}" once the reviewer approved and nothing is pending: the review is done.
-If nothing arrives within timeout_seconds (default {tools.DEFAULT_WAIT_S:.0f}), returns "No comments yet" — just
-call await_comments again. If the reviewer edited a file directly, re-read it before changing it."""
+REPLY_DESCRIPTION = """Answer in a comment's thread without resolving it, e.g. to ask the reviewer a question; their
+answer comes through await_comments."""
 
-RESOLVE_DESCRIPTION = """Mark a review comment as resolved once you addressed it; the optional reply (e.g. what you
-changed) appears in the comment's thread in the reviewer's browser."""
+COMMENT_ID = "From await_comments."
 
-REPLY_DESCRIPTION = """Reply in a comment's thread without resolving it, e.g. to ask the reviewer a question. Their
-answer arrives through await_comments."""
+
+@contextmanager
+def _told() -> Iterator[None]:
+    """A ToolFailure raised as the SDK's ToolError, whose message the SDK gives the agent (it hides any other's)."""
+    try:
+        yield
+    except tools.ToolFailure as exc:
+        raise ToolError(str(exc)) from None
 
 
 def _result(text: str, model: BaseModel) -> CallToolResult:
@@ -48,52 +53,90 @@ def _result(text: str, model: BaseModel) -> CallToolResult:
                           structured_content=model.model_dump(mode="json"))
 
 
+class _Server(MCPServer):
+    """Lists the tools with their schemas said shortly: every agent reads them into its context."""
+
+    async def list_tools(self) -> list[MCPTool]:
+        return [tool.model_copy(update={"input_schema": compact_schema(tool.input_schema),
+                                        "output_schema": tool.output_schema and compact_schema(tool.output_schema)})
+                for tool in await super().list_tools()]
+
+
+def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The same JSON schema without what pydantic repeats: titles (the property names again), defaults (the server
+    fills in what a call leaves out, and every result carries every field) and ``anyOf`` for a nullable type (a
+    type list says the same)."""
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in ("title", "default"):
+            continue
+        if key == "anyOf" and _nullable(value):
+            out["type"] = [value[0]["type"], "null"]
+            out.update((k, v) for k, v in value[0].items() if k != "type")
+        elif key in ("properties", "$defs"):
+            out[key] = {name: compact_schema(inner) for name, inner in value.items()}
+        elif key == "items" and isinstance(value, dict):
+            out[key] = compact_schema(value)
+        else:
+            out[key] = value
+    return out
+
+
+def _nullable(any_of: object) -> bool:
+    return (isinstance(any_of, list) and len(any_of) == 2 and any_of[1] == {"type": "null"}
+            and isinstance(any_of[0], dict) and isinstance(any_of[0].get("type"), str))
+
+
 def build_server(runtime: Runtime, default_repo: Path) -> MCPServer:
     from backloop import __version__
 
-    server = MCPServer(SERVER_NAME, version=__version__, instructions=INSTRUCTIONS)
+    server = _Server(SERVER_NAME, version=__version__, instructions=INSTRUCTIONS)
 
     @server.tool(name="startreview", description=START_DESCRIPTION)
     async def startreview(
-        since: Annotated[str | None, Field(description="Review changes since this revision (live).")] = None,
-        commit: Annotated[str | None, Field(description="Review the change of this commit.")] = None,
-        range: Annotated[str | None, Field(description="Review a range A..B or A...B.")] = None,
-        title: Annotated[str | None, Field(description="Optional review title.")] = None,
-        repo: Annotated[str | None, Field(description="Repository path (default: the working directory).")] = None,
+        since: Annotated[str | None, Field(description="Review all changes since this revision, uncommitted and "
+                                                       "untracked files too; live.")] = None,
+        commit: Annotated[str | None, Field(description="Review this commit.")] = None,
+        range: Annotated[str | None, Field(description="Review A..B, or A...B (from the merge base).")] = None,
+        title: str | None = None,
+        repo: Annotated[str | None, Field(description="Default: the working directory.")] = None,
     ) -> Annotated[CallToolResult, tools.StartedReview]:
-        result = await tools.start_review(runtime, since=since, commit=commit, range=range, title=title,
-                                          repo=repo, default_repo=default_repo)
+        with _told():
+            result = await tools.start_review(runtime, since=since, commit=commit, range=range, title=title,
+                                              repo=repo, default_repo=default_repo)
         return _result(tools.started_text(result), result)
 
     @server.tool(name="await_comments", description=AWAIT_DESCRIPTION)
     async def await_comments(
         ctx: Context,
-        review_id: Annotated[str | None, Field(description="The review (default: the latest one).")] = None,
+        review_id: Annotated[str | None, Field(description="Default: the latest review.")] = None,
         timeout_seconds: Annotated[float | None, Field(
-            description=f"How long to wait before returning 'No comments yet' (default {tools.DEFAULT_WAIT_S:.0f}, "
-                        f"at most {tools.MAX_WAIT_S:.0f}).", ge=0)] = None,
+            description=f"Default {tools.DEFAULT_WAIT_S:.0f}, at most {tools.MAX_WAIT_S:.0f}.", ge=0)] = None,
     ) -> Annotated[CallToolResult, tools.AwaitResult]:
         async def progress(elapsed: float, message: str) -> None:
             await ctx.report_progress(elapsed, None, message)
 
-        result = await tools.await_comments(runtime, review_id=review_id, timeout_seconds=timeout_seconds,
-                                            progress=progress, handle=_handle(ctx.session, ctx.request_id))
+        with _told():
+            result = await tools.await_comments(runtime, review_id=review_id, timeout_seconds=timeout_seconds,
+                                                progress=progress, handle=_handle(ctx.session, ctx.request_id))
         return _result(tools.await_text(result), result)
 
     @server.tool(name="resolve_comment", description=RESOLVE_DESCRIPTION)
     async def resolve_comment(
-        comment_id: Annotated[str, Field(description="The comment_id from await_comments.")],
-        reply: Annotated[str | None, Field(description="Optional reply shown in the thread.")] = None,
+        comment_id: Annotated[str, Field(description=COMMENT_ID)],
+        reply: Annotated[str | None, Field(description="Optional, shown in the thread.")] = None,
     ) -> Annotated[CallToolResult, tools.ResolvedComment]:
-        result = await tools.resolve_comment(runtime, comment_id=comment_id, reply=reply)
+        with _told():
+            result = await tools.resolve_comment(runtime, comment_id=comment_id, reply=reply)
         return _result(f"Comment {comment_id} resolved.", result)
 
     @server.tool(name="reply_comment", description=REPLY_DESCRIPTION)
     async def reply_comment(
-        comment_id: Annotated[str, Field(description="The comment_id from await_comments.")],
+        comment_id: Annotated[str, Field(description=COMMENT_ID)],
         message: Annotated[str, Field(description="Your reply.")],
     ) -> Annotated[CallToolResult, tools.Replied]:
-        result = await tools.reply_comment(runtime, comment_id=comment_id, message=message)
+        with _told():
+            result = await tools.reply_comment(runtime, comment_id=comment_id, message=message)
         return _result(f"Reply posted in the thread of {comment_id}; their answer will arrive via await_comments.",
                        result)
 

@@ -1,39 +1,39 @@
-"""The logic behind each MCP tool, as plain async functions over a Runtime (tested without MCP in between).
+"""Each MCP tool as a plain async function over a Runtime (tested without MCP in between), and the models of
+their structured results. What the tools do is review/agent.py's, which the HTTP API for agents without MCP
+shares; here it is only started, translated to these models and worded for MCP.
 
-Errors are raised as ToolFailure, a tool error whose message is meant for the agent (the SDK sends it as the
-call's error); a review's own failures are said as review/failure.py says them.
+Errors are raised as ToolFailure, a tool error whose message is meant for the agent (server.py hands it to the SDK
+as the call's error); a review's own failures are said as review/failure.py says them. No SDK import: the launcher
+runs a first startreview with these before the SDK has loaded (early.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Hashable
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, ConfigDict, Field
+import msgspec
+from pydantic import BaseModel, Field
 
-from backloop.review.entry import Entry
+from backloop.review import agent
 from backloop.review.failure import failure
 from backloop.review.service import ReviewService
 from backloop.review.session import Review, ReviewError
 from backloop.runtime import Runtime
 
-DEFAULT_WAIT_S = 50.0
-"""Below the 60 s that several agents allow a silent tool call; the agent simply calls again."""
-MAX_WAIT_S = 3600.0
-PROGRESS_EVERY_S = 15.0
-APPROVED = "REVIEW APPROVED"
+DEFAULT_WAIT_S = agent.DEFAULT_WAIT_S
+MAX_WAIT_S = agent.MAX_WAIT_S
+APPROVED = agent.APPROVED
 
-Progress = Callable[[float, str], Awaitable[None]]
+Progress = agent.Progress
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class ToolFailure(ToolError):
-    """A failure the agent is told about: the SDK answers the call with its message as the tool's error."""
+class ToolFailure(Exception):
+    """A failure the agent is told about: the call is answered with its message as the tool's error."""
 
 
 def _as_tool_failure(tool: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
@@ -54,31 +54,33 @@ def _as_tool_failure(tool: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R
 
 class StartedReview(BaseModel):
     review_id: str
-    url: str = Field(description="Give this URL to the user.")
+    url: str
     view: str
-    reused: bool = Field(default=False, description="The review of this view was open already: it goes on, with "
-                                                    "its comments and rounds.")
-    round: int = Field(default=1, description="The review's current round.")
+    reused: bool = False
+    """The review of this view was open already: it goes on, with its comments and rounds."""
+    round: int = 1
+    """The review's current round."""
 
 
 class ThreadMessage(BaseModel):
-    author: str = Field(description="'person' or 'agent'")
+    author: str = Field(description="person or agent")
     body: str
 
 
 class Item(BaseModel):
     type: str = Field(description="comment, reply, request_changes or edit")
     review_id: str
-    comment_id: str | None = Field(default=None, description="Pass to resolve_comment / reply_comment.")
+    comment_id: str | None = None
     path: str | None = None
     line: int | None = None
     end_line: int | None = None
-    side: str | None = Field(default=None, description="'new' (the changed code) or 'old' (the code before the change)")
-    quoted: list[str] = Field(default_factory=list, description="The commented code lines.")
+    side: str | None = Field(default=None, description="new, or old: before the change")
+    quoted: list[str] = Field(default_factory=list, description="The commented lines.")
     body: str = ""
     thread: list[ThreadMessage] = Field(default_factory=list)
-    diff: str | None = Field(default=None, description="For edits: the diff the person applied to the work tree.")
-    round: int = Field(default=1, description="The review's round it was said (or done) in.")
+    diff: str | None = Field(default=None, description="edit: the reviewer's change as a diff")
+    round: int = 1
+    """The review's round it was said (or done) in."""
 
 
 class AwaitResult(BaseModel):
@@ -89,8 +91,6 @@ class AwaitResult(BaseModel):
 
 
 class ResolvedComment(BaseModel):
-    model_config = ConfigDict(title="Resolved")  # the name in the tool's output schema
-
     review_id: str
     comment_id: str
     state: str
@@ -126,12 +126,8 @@ async def _start_web(runtime: Runtime) -> None:
 
 
 def started_text(result: StartedReview) -> str:
-    if result.reused:
-        return (f"A review of this view is already open ({result.view}); it goes on, now in round {result.round}, "
-                f"with its comments and the rounds before.\n\nURL: {result.url}\nreview_id: {result.review_id}\n\n"
-                "Next: give the URL to the user, then call await_comments(review_id=...) and wait for their feedback.")
-    return (f"Review started ({result.view}).\n\nURL: {result.url}\nreview_id: {result.review_id}\n\n"
-            "Next: give the URL to the user, then call await_comments(review_id=...) and wait for their feedback.")
+    return agent.started_text(agent.Started(result.review_id, result.url, result.view, result.reused, result.round),
+                              agent.MCP)
 
 
 def _review(runtime: Runtime, review_id: str | None) -> Review:
@@ -153,94 +149,19 @@ async def await_comments(runtime: Runtime, *, review_id: str | None, timeout_sec
     review = _review(runtime, review_id)
     if runtime.port is None:
         await _start_web(runtime)  # after a restart the page needs its server back
-    if review.agent_received:  # back after receiving items: the fixes are done, a round ends
-        await ReviewService(runtime.reviews).end_round(review.id, "agent", "fixed")
-    budget = min(max(timeout_seconds if timeout_seconds is not None else DEFAULT_WAIT_S, 0.0), MAX_WAIT_S)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + budget
-    broker = runtime.reviews.broker
-    while True:
-        slice_s = min(PROGRESS_EVERY_S, max(deadline - loop.time(), 0.0))
-        entries = await broker.wait(review.id, slice_s, lambda: review.state == "approved")
-        if entries:
-            # A round that the person just ended is recorded before the agent can change anything.
-            await runtime.reviews.rounds.settled(review.id)
-            entries = broker.undelivered(entries)
-            if not entries:
-                continue
-            result = AwaitResult(review_id=review.id, items=[_item(review, e) for e in entries])
-            broker.mark_delivered(entries, handle)  # no await between this and handing the result back
-            review.agent_received = True
-            return result
-        if review.state == "approved":
-            return AwaitResult(review_id=review.id, approved=True)
-        if loop.time() >= deadline:
-            return AwaitResult(review_id=review.id, timed_out=True)
-        if progress is not None:
-            await progress(budget - (deadline - loop.time()), "waiting for the reviewer's comments")
-
-
-def _item(review: Review, e: Entry) -> Item:
-    if e.kind == "edit":
-        return Item(type="edit", review_id=review.id, path=e.path, diff=e.body, round=e.round)
-    thread_id = (e.parent_id if e.kind == "reply" else e.id) or e.id
-    root = review.comments.get(thread_id)
-    if root is None:
-        return Item(type=e.kind, review_id=review.id, comment_id=thread_id, body=e.body, round=e.round)
-    thread = [ThreadMessage(author=root.author, body=root.body)]
-    thread += [ThreadMessage(author=r.author, body=r.body) for r in root.replies]
-    return Item(type=e.kind, review_id=review.id, comment_id=thread_id, path=root.path, line=root.line,
-                end_line=root.end_line, side=root.side if root.path else None, quoted=root.quoted, body=e.body,
-                thread=thread, round=e.round)
+    result = await agent.await_items(runtime.reviews, review, timeout_seconds, progress=progress, handle=handle)
+    return AwaitResult.model_validate(msgspec.to_builtins(result))
 
 
 def await_text(result: AwaitResult) -> str:
-    if result.approved:
-        return APPROVED
-    if result.timed_out:
-        return (f"No comments yet on review {result.review_id} — the reviewer is still looking. "
-                "Call await_comments again to keep waiting.")
-    parts = [f"{len(result.items)} new item(s) from the reviewer on review {result.review_id}, oldest first:"]
-    for item in result.items:
-        parts.append(_item_text(item))
-    parts.append("Address each one. Then call resolve_comment(comment_id, reply=...) for each comment you fixed "
-                 "(or reply_comment to ask back), and call await_comments again.")
-    return "\n\n".join(parts)
-
-
-def _item_text(item: Item) -> str:
-    if item.type == "edit":
-        return (f"[edit] The reviewer edited {item.path} directly in the page. Re-read the file before changing "
-                f"it; do not overwrite their edit.\n```diff\n{item.diff}```")
-    where = "the whole review"
-    if item.path:
-        where = item.path
-        if item.line is not None:
-            span = f"line {item.line}" if item.end_line is None else f"lines {item.line}-{item.end_line}"
-            where += f", {span}" + (" (old side: code before the change)" if item.side == "old" else "")
-        else:
-            where += " (whole file)"
-    label = {"comment": "comment", "reply": "reply in thread", "request_changes": "changes requested"}[item.type]
-    text = f"[{label} {item.comment_id}] on {where}"
-    if item.quoted:
-        first = item.line or 1
-        text += "\n```\n" + "\n".join(f"{first + i:>5} | {q}" for i, q in enumerate(item.quoted)) + "\n```"
-    if item.type == "reply" and len(item.thread) > 1:
-        text += "\nThread so far:\n" + "\n".join(f"  {m.author}: {m.body}" for m in item.thread[:-1])
-    return text + f"\n{item.body}"
+    return agent.await_text(msgspec.convert(result.model_dump(), agent.Awaited), agent.MCP)
 
 
 @_as_tool_failure
 async def resolve_comment(runtime: Runtime, *, comment_id: str, reply: str | None) -> ResolvedComment:
-    service = ReviewService(runtime.reviews)
-    review = service.review_of_comment(comment_id)
-    comment = await service.resolve(review.id, comment_id, reply=reply, author="agent")
-    return ResolvedComment(review_id=review.id, comment_id=comment.id, state=comment.state)
+    return ResolvedComment.model_validate(msgspec.to_builtins(await agent.resolve(runtime.reviews, comment_id, reply)))
 
 
 @_as_tool_failure
 async def reply_comment(runtime: Runtime, *, comment_id: str, message: str) -> Replied:
-    service = ReviewService(runtime.reviews)
-    review = service.review_of_comment(comment_id)
-    reply_id = await service.reply(review.id, comment_id, message, author="agent")
-    return Replied(review_id=review.id, comment_id=comment_id, reply_id=reply_id)
+    return Replied.model_validate(msgspec.to_builtins(await agent.reply(runtime.reviews, comment_id, message)))

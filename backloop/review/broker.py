@@ -5,7 +5,9 @@ while waiting loses nothing; the mark is then written to the store in the backgr
 re-delivers, never loses). A result can still be lost after it was handed back: the agent's MCP client cancels the
 call just as the result is made, and drops it when it comes. Such a client tells us (``notifications/cancelled``
 for that request), so each result is remembered under a handle (the request) for a while, and ``undeliver`` puts
-its entries back for the next call.
+its entries back for the next call. A client that cannot tell (an HTTP client whose connection drops with the
+response) acknowledges what it received instead: its hand-over is held, in memory only, until ``confirm`` writes
+it, and without a confirmation in time its entries are pending again.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class Broker:
         self._channels: dict[str, _Channel] = {}
         self._delivered: set[str] = set()
         self._handed: OrderedDict[Hashable, tuple[str, list[str]]] = OrderedDict()
+        self._held: dict[Hashable, tuple[str, list[str], asyncio.TimerHandle]] = {}
         self._writes: set[asyncio.Task[None]] = set()
         self._on_waiters = on_waiters
 
@@ -59,7 +62,7 @@ class Broker:
                 waiter.unknown = True
             else:
                 waiter.arrived.extend(e for e in entries if e.author == "person" and e.kind in AGENT_KINDS
-                                      and not e.delivered)
+                                      and not e.delivered and not e.pending)
             waiter.wake.set()
 
     async def pending(self, review_id: str) -> list[Entry]:
@@ -102,21 +105,47 @@ class Broker:
         """Those of ``entries`` no call has been handed yet (after an await, another call may have been)."""
         return [e for e in entries if e.id not in self._delivered]
 
-    def mark_delivered(self, entries: list[Entry], handle: Hashable | None = None) -> None:
+    def mark_delivered(self, entries: list[Entry], handle: Hashable | None = None, *,
+                       held_s: float | None = None) -> None:
         """Call right before handing ``entries`` back (no await in between); ``handle`` names the hand-over (the
-        MCP request) for ``undeliver``."""
+        MCP request) for ``undeliver``. With ``held_s`` (and a ``handle``), the hand-over is held: the store learns
+        of it only from ``confirm(handle)``, and without one within ``held_s`` seconds it is undelivered."""
         ids = [e.id for e in entries]
         if not ids:
             return
         self._delivered.update(ids)
+        if held_s is not None:
+            assert handle is not None, "a held hand-over is confirmed by its handle"
+            timer = asyncio.get_running_loop().call_later(held_s, self.undeliver, handle)
+            self._held[handle] = (entries[0].review_id, ids, timer)
+            return
         if handle is not None:
             self._handed[handle] = (entries[0].review_id, ids)
             while len(self._handed) > HANDED_KEPT:
                 self._handed.popitem(last=False)
         self._write(ids, True)
 
+    def confirm(self, handle: Hashable) -> bool:
+        """The held hand-over ``handle`` reached the agent: record it. False when there is none (confirmed already,
+        or undelivered since: its entries come again)."""
+        held = self._held.pop(handle, None)
+        if held is None:
+            return False
+        _, ids, timer = held
+        timer.cancel()
+        self._write(ids, True)
+        return True
+
     def undeliver(self, handle: Hashable) -> None:
         """The result handed back under ``handle`` never reached the agent: its entries are pending again."""
+        held = self._held.pop(handle, None)
+        if held is not None:
+            review_id, ids, timer = held
+            timer.cancel()
+            self._delivered.difference_update(ids)  # (the store never heard of this hand-over)
+            log.info("%d item(s) handed over were not acknowledged; they will be delivered again", len(ids))
+            self.notify(review_id)
+            return
         handed = self._handed.pop(handle, None)
         if handed is None:
             return

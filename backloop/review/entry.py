@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from backloop.review.model import Author, Comment, Reply, Side
+from backloop.review.model import Author, Comment, Reply, Side, Verdict
 
 ID_BYTES = 12
 """96 random bits: review ids are the capability to see a review, so they must not be guessable."""
@@ -28,7 +28,7 @@ class Entry:
     id: str = field(default_factory=new_id)
     review_id: str
     kind: str
-    """comment | reply | request_changes | edit | approve"""
+    """comment | reply | request_changes | edit | approve | submit"""
     author: str
     body: str = ""
     parent_id: str | None = None
@@ -43,6 +43,8 @@ class Entry:
     created: float = field(default_factory=time.time)
     delivered: bool = False
     """The agent has received it (or need not: its own entries, an approval, an edit that changed nothing)."""
+    pending: bool = False
+    """A comment of a review the person has not submitted yet: not for the agent until they do."""
     seq: int = 0
     """Its place in the order of all entries; set by the store."""
     round: int = 1
@@ -51,11 +53,12 @@ class Entry:
     @classmethod
     def comment(cls, review_id: str, body: str, *, author: Author = "person", path: str | None = None,
                 side: Side | None = None, line: int | None = None, end_line: int | None = None,
-                quoted: Sequence[str] = (), created: float | None = None) -> Entry:
-        """A new thread: on lines of a file, on a whole file (no ``line``) or on the whole review (no ``path``)."""
+                quoted: Sequence[str] = (), created: float | None = None, pending: bool = False) -> Entry:
+        """A new thread: on lines of a file, on a whole file (no ``line``) or on the whole review (no ``path``);
+        ``pending``: held in the person's review until they submit it."""
         return cls(review_id=review_id, kind="comment", author=author, body=body, path=path, side=side, line=line,
                    end_line=end_line, quoted=list(quoted), created=time.time() if created is None else created,
-                   delivered=author == "agent")
+                   delivered=author == "agent", pending=pending)
 
     @classmethod
     def reply(cls, review_id: str, thread_id: str, body: str, *, author: Author) -> Entry:
@@ -71,6 +74,12 @@ class Entry:
     def approval(cls, review_id: str, body: str, *, created: float) -> Entry:
         """Not handed to the agent as an item (the review's state tells it); a note with it is a comment."""
         return cls(review_id=review_id, kind="approve", author="person", body=body, created=created, delivered=True)
+
+    @classmethod
+    def submission(cls, review_id: str, verdict: Verdict, *, created: float) -> Entry:
+        """The person submitted their pending review with ``verdict``: what its comments and summary were handed to
+        the agent as (they are entries of their own; this one is not an item)."""
+        return cls(review_id=review_id, kind="submit", author="person", body=verdict, created=created, delivered=True)
 
     @classmethod
     def edit(cls, review_id: str, path: str, diff: str, *, applies: str | None = None) -> Entry:
@@ -112,5 +121,5 @@ def to_comment(e: Entry, replies: list[Reply]) -> Comment:
         id=e.id, body=e.body, created_at=e.created, kind=e.kind,  # type: ignore[arg-type]
         path=e.path, side=(e.side or "new"), line=e.line, end_line=e.end_line,  # type: ignore[arg-type]
         quoted=e.quoted, author=e.author, state=e.state, outdated=e.outdated,  # type: ignore[arg-type]
-        replies=replies, round=e.round,
+        replies=replies, pending=e.pending, round=e.round,
     )

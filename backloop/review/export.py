@@ -22,9 +22,9 @@ def open_threads_markdown(review: Review) -> str:
             code = [f"{first + i:>5} | {text}" for i, text in enumerate(thread.quoted)]
             fence = _fence(code)
             lines += [fence, *code, fence, ""]
-        lines += _said(thread.author, thread.body)
+        lines += _said(thread.author, thread.body, thread.id in thread.applied)
         for reply in thread.replies:
-            lines += _said(reply.author, reply.body)
+            lines += _said(reply.author, reply.body, reply.id in thread.applied)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -39,10 +39,11 @@ def _where(thread: Comment) -> str:
     return f"{thread.path}:{span}" + "".join(f" ({note})" for note in notes)
 
 
-def _said(author: str, body: str) -> list[str]:
-    """A message of the thread as a block quote, so that its own Markdown cannot break the document's structure."""
+def _said(author: str, body: str, applied: bool) -> list[str]:
+    """A message of the thread as a block quote, so that its own Markdown cannot break the document's structure; one
+    whose suggested change is in the file already says so (it is not to be made again)."""
     quoted = [f"> {line}" if line else ">" for line in body.splitlines() or [""]]
-    return [f"**{author}:**", "", *quoted, ""]
+    return [f"**{author}** (its suggestion is applied already):" if applied else f"**{author}:**", "", *quoted, ""]
 
 
 def _fence(code: list[str]) -> str:

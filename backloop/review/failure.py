@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from backloop.diff.sides import TooLargeToLoad, ViewUnavailable
 from backloop.git.process import GitError
 from backloop.review.session import ReviewError
-from backloop.review.store import ClientIdReused, StoreError
+from backloop.review.store import ClientIdReused, EntryDeleted, StoreError
 from backloop.viewspec import ViewError
 
 
@@ -32,6 +32,8 @@ def failure(exc: BaseException) -> Failure | None:
             return Failure("not_in_diff", str(exc))
         case ClientIdReused():
             return Failure("client_id_reused", str(exc))
+        case EntryDeleted():
+            return Failure("unknown_comment", str(exc))
         case StoreError():
             return Failure("storage_failed", str(exc))
         case ViewError():

@@ -58,6 +58,17 @@ async def stored_reviews(state_dir: Path, repo: Path | None = None) -> list[Stor
     return found
 
 
+async def review_of_comment(state_dir: Path, comment_id: str) -> str | None:
+    """The id of the review a comment of ``state_dir`` belongs to; None if there is no such comment."""
+    if not (state_dir / DATABASE).is_file():
+        return None
+    store = Store(state_dir / DATABASE)
+    try:
+        return await store.review_of_entry(comment_id)
+    finally:
+        store.close()
+
+
 async def served(reviews: list[StoredReview]) -> dict[str, bool]:
     """Which of ``reviews`` (by id) a backloop server answers for at its last address right now: one request per
     address to the ids-only ``/api/reviews``, all at once. A review never served is not in the result."""

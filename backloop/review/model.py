@@ -13,6 +13,10 @@ CommentKind = Literal["comment", "request_changes"]
 CommentState = Literal["open", "resolved"]
 AgentState = Literal["idle", "waiting", "working"]
 ReviewState = Literal["open", "approved", "changes_requested"]
+Verdict = Literal["comment", "request_changes", "approve"]
+"""What a submitted review says as a whole."""
+VERDICT_STATES: dict[Verdict, ReviewState] = {"request_changes": "changes_requested", "approve": "approved"}
+"""The review's state after a submitted review with this verdict (a plain comment leaves it as it is)."""
 
 
 class Reply(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -45,6 +49,8 @@ class Comment(msgspec.Struct, frozen=True, omit_defaults=True):
     replies: list[Reply] = msgspec.field(default_factory=list)
     applied: list[str] = msgspec.field(default_factory=list)
     """Ids of this thread's comment or replies whose suggested change was applied to the file."""
+    pending: bool = False
+    """Part of a review the person has started and not submitted yet: only they see it, the agent does not."""
     round: int = 1
     """The review's round the thread was started in."""
 
@@ -57,3 +63,12 @@ class RoundInfo(msgspec.Struct, frozen=True, omit_defaults=True):
     ended_by: Author
     how: str
     """What ended it: "submitted a review", "requested changes", "approved" (the person), "fixed" (the agent)."""
+
+
+class ViewedFile(msgspec.Struct, frozen=True):
+    """Whether the person marked a file of the review viewed, and whether it changed since they did."""
+
+    path: str
+    viewed: bool
+    changed: bool
+    """The file's diff changed after it was marked viewed (which it no longer is)."""

@@ -1,8 +1,8 @@
 """Reviews: what a review is, its comments, edits and state, persisted before anything is acknowledged.
 
-``Reviews`` keeps the reviews this process serves and changes them; review/service.py, which the websocket and MCP
-fronts call, adds the rules that need a view or outlive a caller. Changes are announced to listeners (the hub) by
-review id and comment id.
+``Reviews`` keeps the reviews this process serves and changes them (the person's pending review: review/pending.py);
+review/service.py, which the websocket and MCP fronts call, adds the rules that need a view or outlive a caller.
+Changes are announced to listeners (the hub) by review id and comment id.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from backloop.review.model import AgentState, Author, Comment, ReviewState, Roun
 from backloop.review.rounds import Rounds
 from backloop.review.store import ReviewRow, Store, StoreError
 from backloop.review.suggest import Suggestion, SuggestionRefused, apply_all, find
+from backloop.review.viewed import Viewed
 from backloop.viewspec import ViewSpec
 
 log = logging.getLogger(__name__)
@@ -103,22 +104,25 @@ class Reviews:
         self.store = store
         self.broker = Broker(store, self._agent_waiters)
         self.by_id: dict[str, Review] = {}
-        self.rounds = Rounds(store, self.get, lambda review_id: self._announce(RoundEnded(review_id)))
+        self.rounds = Rounds(store, self.get, lambda review_id: self.announce(RoundEnded(review_id)))
+        self.viewed = Viewed(store, lambda review_id: r.view.diff_key() if (r := self.by_id.get(review_id)) else None)
         self._listeners: list[Listener] = []
 
     def listen(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    def _announce(self, event: ReviewEvent) -> None:
+    def announce(self, event: ReviewEvent) -> None:
+        """Tell the listeners of a change made (and stored) in a review."""
         for listener in list(self._listeners):
             listener(event)
 
     # ---- reviews -----------------------------------------------------------------------------------------
 
-    async def create(self, repo: Repo, view: ViewSpec, title: str | None = None) -> Review:
+    async def create(self, repo: Repo, view: ViewSpec, title: str | None = None, port: int | None = None) -> Review:
+        """A new review; ``port``: the web server that serves it, when already known (a start over its HTTP API)."""
         review = Review(id=new_id(), repo=repo, view=view, title=title or f"{repo.root.name}: {view.describe()}")
         await self.store.add_review(ReviewRow(review.id, str(repo.root), msgspec.json.encode(view).decode(),
-                                              review.title, review.state, None))
+                                              review.title, review.state, port))
         self.by_id[review.id] = review
         return review
 
@@ -140,6 +144,7 @@ class Reviews:
             review.rounds = [RoundInfo(number=r.number, ended_at=r.ended_at, ended_by=r.ended_by,  # type: ignore[arg-type]
                                        how=r.how) for r in await self.store.rounds(row.id)]
             review.round = len(review.rounds) + 1
+            await self.viewed.load(row.id)
             self.by_id[row.id] = review
             restored.append(review)
         return restored
@@ -160,23 +165,23 @@ class Reviews:
 
     async def comment(self, review_id: str, client_id: str | None, *, body: str, path: str | None,
                       side: Side = "new", line: int | None = None, end_line: int | None = None,
-                      quoted: list[str] | None = None) -> Comment:
+                      quoted: list[str] | None = None, pending: bool = False) -> Comment:
+        """``pending``: part of the person's review, held until they submit it."""
         review = self.require(review_id)
-        _check_body(body, allow_empty=False)
+        check_body(body, allow_empty=False)
         if line is not None and (line < 1 or (end_line is not None and end_line < line)):
             raise ReviewError("invalid_message", "line must be ≥ 1 and end_line ≥ line")
         entry = await self.store.add_entry(review.stamped(Entry.comment(
             review_id, body, author="person", path=path, side=side, line=line,
-            end_line=end_line if end_line != line else None, quoted=quoted or [])), client_id)
+            end_line=end_line if end_line != line else None, quoted=quoted or [], pending=pending)), client_id)
         return self._thread_changed(review, entry)
 
     async def reply(self, review_id: str, client_id: str | None, comment_id: str, body: str,
                     author: Author = "person") -> str:
         """Add a reply to a thread; returns the reply's id."""
         review = self.require(review_id)
-        _check_body(body, allow_empty=False)
-        if comment_id not in review.comments:
-            raise ReviewError("unknown_comment", f"no comment with id {comment_id!r} in review {review_id}")
+        check_body(body, allow_empty=False)
+        _check_thread(review, comment_id, author)
         entry = await self.store.add_entry(review.stamped(Entry.reply(review_id, comment_id, body, author=author)),
                                            client_id)
         self._thread_changed(review, entry)
@@ -184,16 +189,16 @@ class Reviews:
 
     async def request_changes(self, review_id: str, client_id: str | None, body: str) -> Comment:
         review = self.require(review_id)
-        _check_body(body, allow_empty=False)
+        check_body(body, allow_empty=False)
         entry = await self.store.add_entry(review.stamped(Entry.request_changes(review_id, body)), client_id,
                                            review_state="changes_requested")
         comment = self._thread_changed(review, entry)
-        self._state_changed(review, "changes_requested")
+        self.state_changed(review, "changes_requested")
         return comment
 
     async def approve(self, review_id: str, client_id: str | None, body: str = "") -> str:
         review = self.require(review_id)
-        _check_body(body)
+        check_body(body)
         now = time.time()
         # A note with the approval reaches the agent like a comment; stored with it, in one transaction.
         note = review.stamped(Entry.comment(review_id, body, created=now)) if body else None
@@ -202,29 +207,30 @@ class Reviews:
                                            review_state="approved")
         if note is not None and entry.id == approval.id:  # (a resent approval: its note is known already)
             self._thread_changed(review, note)
-        self._state_changed(review, "approved")
+        self.state_changed(review, "approved")
         return entry.id
 
     async def resolve(self, review_id: str, comment_id: str, reply: str | None = None,
                       author: Author = "agent") -> Comment:
         review = self.require(review_id)
-        if comment_id not in review.comments:
-            raise ReviewError("unknown_comment", f"no comment with id {comment_id!r} in review {review_id}")
+        _check_thread(review, comment_id, author)
         if reply:
             # The reply and the resolution are one transaction: a failed write leaves neither.
-            _check_body(reply, allow_empty=False)
+            check_body(reply, allow_empty=False)
             entry = await self.store.add_entry(review.stamped(Entry.reply(review_id, comment_id, reply, author=author)),
                                                None, resolves=comment_id)
             self._thread_changed(review, entry)
         else:
             await self.store.update_entry(comment_id, state="resolved")
         review.comments[comment_id] = msgspec.structs.replace(review.comments[comment_id], state="resolved")
-        self._announce(ThreadChanged(review_id, comment_id))
+        self.announce(ThreadChanged(review_id, comment_id))
         return review.comments[comment_id]
 
     def review_of_comment(self, comment_id: str) -> Review:
+        """The review of a thread the agent may see (not a comment of a review the person has not submitted)."""
         for review in self.by_id.values():
-            if comment_id in review.comments:
+            comment = review.comments.get(comment_id)
+            if comment is not None and not comment.pending:
                 return review
         raise ReviewError("unknown_comment", f"no comment with id {comment_id!r}")
 
@@ -311,7 +317,7 @@ class Reviews:
         for source_id in (e.parent_id for e in (first, *more) if e.parent_id):
             thread = self.thread_holding(review, source_id)
             review.comments[thread.id] = msgspec.structs.replace(thread, applied=[*thread.applied, source_id])
-            self._announce(ThreadChanged(review.id, thread.id))
+            self.announce(ThreadChanged(review.id, thread.id))
         if diff:
             self.broker.notify(review.id, [entry])
         return entry.id
@@ -330,14 +336,14 @@ class Reviews:
             review.comments[root.id] = root
         if entry.author == "person":
             self.broker.notify(review.id, [entry])
-        self._announce(ThreadChanged(review.id, root.id))
+        self.announce(ThreadChanged(review.id, root.id))
         return root
 
-    def _state_changed(self, review: Review, state: ReviewState) -> None:
+    def state_changed(self, review: Review, state: ReviewState) -> None:
         """The review's state was stored as ``state``: follow it in memory, tell the page and the agent."""
         if review.state != state:
             review.state = state
-            self._announce(StateChanged(review.id))
+            self.announce(StateChanged(review.id))
         self.broker.notify(review.id)
 
     def _agent_waiters(self, review_id: str, waiters: int) -> None:
@@ -347,7 +353,7 @@ class Reviews:
         state: AgentState = "waiting" if waiters else "working"
         if review.agent != state:
             review.agent = state
-            self._announce(StateChanged(review_id))
+            self.announce(StateChanged(review_id))
 
     async def set_comment_anchor(self, review: Review, comment_id: str, line: int | None, outdated: bool) -> None:
         comment = review.comments[comment_id]
@@ -357,13 +363,13 @@ class Reviews:
             if not comment.outdated:
                 await self.store.update_entry(comment_id, outdated=1)
                 review.comments[comment_id] = msgspec.structs.replace(comment, outdated=True)
-                self._announce(ThreadChanged(review.id, comment_id))
+                self.announce(ThreadChanged(review.id, comment_id))
             return
         end = None if comment.end_line is None else comment.end_line + (line - comment.line)
         if line != comment.line or comment.outdated != outdated:
             await self.store.update_entry(comment_id, line=line, end_line=end, outdated=int(outdated))
             review.comments[comment_id] = msgspec.structs.replace(comment, line=line, end_line=end, outdated=outdated)
-            self._announce(ThreadChanged(review.id, comment_id))
+            self.announce(ThreadChanged(review.id, comment_id))
 
 
 def _undo_edit(root: Path, path: str, old_text: str, content: str) -> None:
@@ -375,7 +381,18 @@ def _undo_edit(root: Path, path: str, old_text: str, content: str) -> None:
         log.warning("could not undo the unrecorded edit of %s: %s", path, exc)
 
 
-def _check_body(body: str, allow_empty: bool = True) -> None:
+def _check_thread(review: Review, comment_id: str, author: Author) -> None:
+    """A thread one can answer or resolve: one of the review, and not pending (which the agent must not see)."""
+    comment = review.comments.get(comment_id)
+    if comment is None or (comment.pending and author == "agent"):
+        raise ReviewError("unknown_comment", f"no comment with id {comment_id!r} in review {review.id}")
+    if comment.pending:
+        raise ReviewError("pending_comment", "this comment is part of a review not submitted yet: edit it, or "
+                                             "submit the review and then reply")
+
+
+def check_body(body: str, allow_empty: bool = True) -> None:
+    """The text of a comment, reply or summary: not too long, and (unless ``allow_empty``) not blank."""
     if len(body) > MAX_BODY:
         raise ReviewError("invalid_message", f"the text is too long ({len(body):,} characters; at most {MAX_BODY:,})")
     if not allow_empty and not body.strip():

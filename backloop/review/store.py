@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from backloop.review.entry import AGENT_KINDS, Entry
 
@@ -74,21 +74,24 @@ CREATE TABLE IF NOT EXISTS client_ops (
     result TEXT NOT NULL,
     PRIMARY KEY (review_id, client_id)
 );
+CREATE TABLE IF NOT EXISTS viewed (
+    review_id TEXT NOT NULL REFERENCES reviews(id),
+    path TEXT NOT NULL,
+    digest TEXT NOT NULL,          -- of the file's diff in the review's own view when it was marked viewed
+    viewed INTEGER NOT NULL,
+    changed INTEGER NOT NULL,      -- its diff changed since (so it is no longer viewed)
+    PRIMARY KEY (review_id, path)
+);
 """
 
-ADDED_COLUMNS = {
-    "entries": {"round": "INTEGER NOT NULL DEFAULT 1"},
-    "reviews": {"agent_received": "INTEGER NOT NULL DEFAULT 0"},
-}
-"""Columns later than a table's first version: added to an existing database when it is opened."""
-
-
-def _add_columns(db: sqlite3.Connection) -> None:
-    for table, columns in ADDED_COLUMNS.items():
-        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-        for name, declaration in columns.items():
-            if name not in have:
-                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
+ADDED_COLUMNS = (
+    ("entries", "pending", "INTEGER NOT NULL DEFAULT 0"),  # a comment of a review not submitted yet
+    ("client_ops", "kind", "TEXT"),  # what a client_id did when it created no entry (edit_comment, delete_comment)
+    ("entries", "round", "INTEGER NOT NULL DEFAULT 1"),  # the review's round it was made in
+    ("reviews", "agent_received", "INTEGER NOT NULL DEFAULT 0"),  # items handed to the agent since a round ended
+)
+"""Columns added since the first schema: a database made before gets them when it is opened (CREATE TABLE IF NOT
+EXISTS leaves an existing table as it was)."""
 
 
 class ClientIdReused(Exception):
@@ -101,6 +104,18 @@ class ClientIdReused(Exception):
 
 class StoreError(Exception):
     """The state could not be read or written (read-only directory, disk full…); the message says why."""
+
+
+class EntryDeleted(Exception):
+    """A client_id came again for a pending comment that was deleted since."""
+
+    def __init__(self, client_id: str) -> None:
+        super().__init__(f"the comment of client_id {client_id!r} was deleted")
+
+
+PendingChange = Literal["done", "not_pending", "unknown"]
+"""What became of an edit or deletion of a pending comment: done (now or by the first message of its client_id),
+refused because the comment is no longer pending (submitted), or no such comment in the review."""
 
 
 @dataclass(frozen=True)
@@ -129,16 +144,52 @@ class RoundRow:
 
 
 _ENTRY_COLUMNS = ("seq, id, review_id, kind, parent_id, author, path, side, line, end_line, quoted, body, state, "
-                  "outdated, created, delivered, round")
+                  "outdated, created, delivered, pending, round")
 
 
 def _entry(row: tuple[Any, ...]) -> Entry:
     seq, entry_id, review_id, kind, parent_id, author, path, side, line, end_line, quoted, body, state, outdated, \
-        created, delivered, round_number = row
+        created, delivered, pending, round_number = row
     return Entry(seq=seq, id=entry_id, review_id=review_id, kind=kind, parent_id=parent_id, author=author, path=path,
                  side=side, line=line, end_line=end_line, quoted=json.loads(quoted) if quoted else [], body=body,
                  state=state, outdated=bool(outdated), created=created, delivered=bool(delivered),
-                 round=round_number)
+                 pending=bool(pending), round=round_number)
+
+
+def _insert(db: sqlite3.Connection, e: Entry) -> int:
+    cur = db.execute(
+        "INSERT INTO entries (id, review_id, kind, parent_id, author, path, side, line, end_line, quoted, body, "
+        "state, outdated, created, delivered, pending, round) "
+        f"VALUES ({', '.join('?' * 17)})",
+        (e.id, e.review_id, e.kind, e.parent_id, e.author, e.path, e.side, e.line, e.end_line,
+         json.dumps(e.quoted) if e.quoted else None, e.body, e.state, int(e.outdated), e.created, int(e.delivered),
+         int(e.pending), e.round))
+    return cur.lastrowid or 0
+
+
+def _seen(db: sqlite3.Connection, review_id: str, client_id: str, kind: str) -> Entry | None:
+    """The entry a ``client_id`` already created (None: it is new); ClientIdReused if it did something else."""
+    seen = db.execute("SELECT result, kind FROM client_ops WHERE review_id = ? AND client_id = ?",
+                      (review_id, client_id)).fetchone()
+    if seen is None:
+        return None
+    if seen[1] is not None:  # an edit or deletion of a pending comment, which created no entry
+        raise ClientIdReused(client_id, seen[1])
+    row = db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id = ?", (seen[0],)).fetchone()
+    if row is None:
+        raise EntryDeleted(client_id)
+    found = _entry(row)
+    if found.kind != kind:
+        raise ClientIdReused(client_id, found.kind)
+    return found
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    db.execute("BEGIN IMMEDIATE")  # (another process may open the same database at the same time)
+    for table, column, declaration in ADDED_COLUMNS:
+        if column not in {r[1] for r in db.execute(f"PRAGMA table_info({table})")}:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+    db.execute("COMMIT")
 
 
 class Store:
@@ -159,7 +210,7 @@ class Store:
                 db.execute("PRAGMA synchronous=FULL")
                 db.execute("PRAGMA foreign_keys=ON")
                 db.executescript(SCHEMA)
-                _add_columns(db)
+                _migrate(db)
             except (OSError, sqlite3.Error) as exc:
                 raise StoreError(f"cannot open the state database {self.path}: {exc}") from None
             self._db = db
@@ -219,33 +270,17 @@ class Store:
         none of it behind: the entries in ``also`` (an approval's note), the review's new state, the thread that
         ``resolves`` names (a reply that resolves it)."""
 
-        def insert(db: sqlite3.Connection, e: Entry) -> int:
-            cur = db.execute(
-                "INSERT INTO entries (id, review_id, kind, parent_id, author, path, side, line, end_line, quoted, "
-                "body, state, outdated, created, delivered, round) "
-                f"VALUES ({', '.join('?' * 16)})",
-                (e.id, e.review_id, e.kind, e.parent_id, e.author, e.path, e.side, e.line, e.end_line,
-                 json.dumps(e.quoted) if e.quoted else None, e.body, e.state, int(e.outdated), e.created,
-                 int(e.delivered), e.round))
-            return cur.lastrowid or 0
-
         def q(db: sqlite3.Connection) -> Entry:
             db.execute("BEGIN IMMEDIATE")
             if client_id is not None:
-                seen = db.execute("SELECT result FROM client_ops WHERE review_id = ? AND client_id = ?",
-                                  (entry.review_id, client_id)).fetchone()
-                if seen is not None:
-                    db.execute("COMMIT")
-                    found = _entry(db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id = ?",
-                                              (seen[0],)).fetchone())
-                    if found.kind != entry.kind:
-                        raise ClientIdReused(client_id, found.kind)
+                found = _seen(db, entry.review_id, client_id, entry.kind)
+                if found is not None:
                     return found
                 db.execute("INSERT INTO client_ops (review_id, client_id, result) VALUES (?, ?, ?)",
                            (entry.review_id, client_id, entry.id))
-            seq = insert(db, entry)
+            seq = _insert(db, entry)
             for extra in also:
-                insert(db, extra)
+                _insert(db, extra)
             if review_state is not None:
                 db.execute("UPDATE reviews SET state = ? WHERE id = ?", (review_state, entry.review_id))
             if resolves is not None:
@@ -259,11 +294,8 @@ class Store:
         """The id of the entry a ``client_id`` already created (of ``kind``: else ClientIdReused)."""
 
         def q(db: sqlite3.Connection) -> str | None:
-            row = db.execute("SELECT e.id, e.kind FROM client_ops c JOIN entries e ON e.id = c.result "
-                             "WHERE c.review_id = ? AND c.client_id = ?", (review_id, client_id)).fetchone()
-            if row is not None and row[1] != kind:
-                raise ClientIdReused(client_id, row[1])
-            return None if row is None else str(row[0])
+            found = _seen(db, review_id, client_id, kind)
+            return None if found is None else found.id
 
         return await self._call(q)
 
@@ -272,11 +304,21 @@ class Store:
             f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE review_id = ? ORDER BY seq", (review_id,))])
 
     async def pending(self, review_id: str) -> list[Entry]:
-        """The person's entries the agent has not received yet, oldest first."""
+        """The person's entries the agent has not received yet, oldest first (not the comments of a review they
+        have not submitted)."""
         marks = ",".join("?" * len(AGENT_KINDS))
         return await self._call(lambda db: [_entry(r) for r in db.execute(
             f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE review_id = ? AND delivered = 0 AND author = 'person' "
-            f"AND kind IN ({marks}) ORDER BY seq", (review_id, *AGENT_KINDS))])
+            f"AND pending = 0 AND kind IN ({marks}) ORDER BY seq", (review_id, *AGENT_KINDS))])
+
+    async def review_of_entry(self, entry_id: str) -> str | None:
+        """The id of the review ``entry_id`` belongs to (None if there is no such entry)."""
+
+        def q(db: sqlite3.Connection) -> str | None:
+            row = db.execute("SELECT review_id FROM entries WHERE id = ?", (entry_id,)).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._call(q)
 
     async def mark_delivered(self, ids: list[str], delivered: bool = True) -> None:
         """Mark entries (un)delivered; a delivery also notes that their review's agent received items."""
@@ -325,3 +367,84 @@ class Store:
     async def round_files(self, review_id: str, number: int) -> dict[str, str | None]:
         return await self._call(lambda db: dict(db.execute(
             "SELECT path, blob FROM round_files WHERE review_id = ? AND number = ?", (review_id, number))))
+
+    # ---- pending reviews ---------------------------------------------------------------------------------
+
+    async def change_pending(self, review_id: str, client_id: str, comment_id: str, body: str | None) -> PendingChange:
+        """Set the body of a pending comment, or delete it (``body`` None); the ``client_id`` is recorded with the
+        change, so that a resent message is done once."""
+        op = "delete_comment" if body is None else "edit_comment"
+
+        def q(db: sqlite3.Connection) -> PendingChange:
+            db.execute("BEGIN IMMEDIATE")
+            seen = db.execute("SELECT result, kind FROM client_ops WHERE review_id = ? AND client_id = ?",
+                              (review_id, client_id)).fetchone()
+            if seen is not None:
+                if seen[1] != op:
+                    raise ClientIdReused(client_id, seen[1] or "comment")
+                return "done"
+            row = db.execute("SELECT pending FROM entries WHERE id = ? AND review_id = ? AND kind = 'comment'",
+                             (comment_id, review_id)).fetchone()
+            if row is None:
+                return "unknown"
+            if not row[0]:
+                return "not_pending"
+            if body is None:
+                db.execute("DELETE FROM entries WHERE id = ?", (comment_id,))
+            else:
+                db.execute("UPDATE entries SET body = ? WHERE id = ?", (body, comment_id))
+            db.execute("INSERT INTO client_ops (review_id, client_id, result, kind) VALUES (?, ?, ?, ?)",
+                       (review_id, client_id, comment_id, op))
+            db.execute("COMMIT")
+            return "done"
+
+        return await self._call(q)
+
+    async def submit(self, marker: Entry, client_id: str, *, also: Sequence[Entry] = (),
+                     review_state: str | None = None) -> tuple[Entry, list[Entry] | None]:
+        """Submit the pending review: in one transaction every pending comment becomes an ordinary one, and
+        ``marker`` (the submission), the entries in ``also`` (its summary) and the review's new state are written.
+        Returns the marker and what the submission gives the agent: the comments it released, oldest first, then
+        ``also`` as stored. A resent ``client_id`` changes nothing and returns the first marker and None."""
+
+        def q(db: sqlite3.Connection) -> tuple[Entry, list[Entry] | None]:
+            db.execute("BEGIN IMMEDIATE")
+            found = _seen(db, marker.review_id, client_id, marker.kind)
+            if found is not None:
+                return found, None
+            db.execute("INSERT INTO client_ops (review_id, client_id, result) VALUES (?, ?, ?)",
+                       (marker.review_id, client_id, marker.id))
+            released = [replace(_entry(r), pending=False) for r in db.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE review_id = ? AND pending = 1 ORDER BY seq",
+                (marker.review_id,)).fetchall()]
+            db.execute("UPDATE entries SET pending = 0 WHERE review_id = ? AND pending = 1", (marker.review_id,))
+            seq = _insert(db, marker)
+            released += [replace(extra, seq=_insert(db, extra)) for extra in also]
+            if review_state is not None:
+                db.execute("UPDATE reviews SET state = ? WHERE id = ?", (review_state, marker.review_id))
+            db.execute("COMMIT")
+            return replace(marker, seq=seq), released
+
+        return await self._call(q)
+
+    # ---- viewed files ------------------------------------------------------------------------------------
+
+    async def viewed(self, review_id: str) -> list[tuple[str, str, bool, bool]]:
+        """(path, digest, viewed, changed) of every file of the review marked viewed or changed since."""
+        return await self._call(lambda db: [(p, d, bool(v), bool(c)) for p, d, v, c in db.execute(
+            "SELECT path, digest, viewed, changed FROM viewed WHERE review_id = ? ORDER BY path", (review_id,))])
+
+    async def set_viewed(self, review_id: str, marks: Sequence[tuple[str, str, bool, bool]]) -> None:
+        """Write (path, digest, viewed, changed) marks; a file neither viewed nor changed is forgotten."""
+
+        def q(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN IMMEDIATE")
+            for path, digest, viewed, changed in marks:
+                if viewed or changed:
+                    db.execute("INSERT OR REPLACE INTO viewed (review_id, path, digest, viewed, changed) "
+                               "VALUES (?, ?, ?, ?, ?)", (review_id, path, digest, int(viewed), int(changed)))
+                else:
+                    db.execute("DELETE FROM viewed WHERE review_id = ? AND path = ?", (review_id, path))
+            db.execute("COMMIT")
+
+        await self._call(q)

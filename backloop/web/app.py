@@ -26,6 +26,7 @@ from backloop.review.export import open_threads_markdown
 from backloop.review.rounds import round_problem
 from backloop.review.session import Review, Reviews
 from backloop.viewspec import ViewError, parse_view
+from backloop.web.agent_api import agent_routes
 from backloop.web.assets import IMMUTABLE, PREFIX, Assets, Versioned
 from backloop.web.security import LOOPBACK_NAMES, RAW_CSP, SecurityMiddleware, allowed_hosts, split_host
 from backloop.web.ws import review_socket
@@ -70,8 +71,10 @@ def summary(review: Review) -> dict[str, object]:
             "threads": len(comments), "open_threads": sum(c.state == "open" for c in comments)}
 
 
-def create_app(reviews: Reviews, hub: Hub, host: str, port: int, allow_hosts: Iterable[str] = ()) -> Starlette:
-    """``allow_hosts``: further host names the app answers to (``--allow-host``), see web/security.py."""
+def create_app(reviews: Reviews, hub: Hub, host: str, port: int, allow_hosts: Iterable[str] = (),
+               agent_token: str | None = None) -> Starlette:
+    """``allow_hosts``: further host names the app answers to (``--allow-host``), see web/security.py.
+    ``agent_token``: serve the agent API (web/agent_api.py) to whoever gives this token."""
     static = frontend_dir()
     assets = Assets(static)
     printed = f"[{host}]" if ":" in host else host
@@ -182,6 +185,8 @@ def create_app(reviews: Reviews, hub: Hub, host: str, port: int, allow_hosts: It
         Mount(PREFIX + "{version}", Versioned(StaticFiles(directory=static), assets)),
         Mount("/static", StaticFiles(directory=static), name="static"),
     ]
+    if agent_token is not None:
+        routes += agent_routes(reviews, agent_token, f"http://{printed}:{port}", port)
     return Starlette(
         routes=routes,
         middleware=[Middleware(SecurityMiddleware, hosts=allowed_hosts(host, port), names=allow_hosts)],

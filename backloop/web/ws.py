@@ -47,7 +47,7 @@ async def review_socket(websocket: WebSocket, reviews: Reviews, hub: Hub) -> Non
                            changed_since_review=hub.changed_since_review(review))
     await websocket.send_text(wire.encode(wire.Hello(protocol=wire.PROTOCOL_VERSION, review=info)))
 
-    service = ReviewService(reviews)
+    service = ReviewService(reviews, hub.views)
     async with hub.subscribe(review, spec, websocket.send_text) as sub:
         pump = asyncio.create_task(sub.pump())
         try:
@@ -103,8 +103,23 @@ async def _call(sub: Subscriber, service: ReviewService, message: wire.ClientMes
             return None
         case wire.CommentMsg():
             comment = await service.comment(review_id, view, message.client_id, path=message.path, body=message.body,
-                                            side=message.side, line=message.line, end_line=message.end_line)
+                                            side=message.side, line=message.line, end_line=message.end_line,
+                                            pending=message.pending)
             return wire.Ack(client_id=message.client_id, id=comment.id)
+        case wire.EditCommentMsg():
+            await service.edit_comment(review_id, message.client_id, message.comment_id, message.body)
+            return wire.Ack(client_id=message.client_id, id=message.comment_id)
+        case wire.DeleteCommentMsg():
+            await service.delete_comment(review_id, message.client_id, message.comment_id)
+            return wire.Ack(client_id=message.client_id, id=message.comment_id)
+        case wire.SubmitReviewMsg():
+            submission_id = await service.submit_review(review_id, message.client_id, message.body, message.verdict)
+            return wire.Ack(client_id=message.client_id, id=submission_id)
+        case wire.SetViewedMsg():
+            sent = sub.delta.sent(message.path)
+            await service.set_viewed(review_id, view, message.path, message.viewed,
+                                     sent=sent.digest if sent is not None else None)
+            return wire.Ack(client_id=message.client_id, id=message.path)
         case wire.ReplyMsg():
             reply_id = await service.reply(review_id, message.comment_id, message.body, author="person",
                                            client_id=message.client_id)

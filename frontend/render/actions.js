@@ -45,9 +45,12 @@ export function delegateActions(root) {
       case "cancel-comment":
         emit(root, "cancel-comment", { form: control.closest("form") });
         break;
-      case "resolve": {
+      case "resolve":
+      case "edit-pending":
+      case "delete-pending":
+      case "cancel-edit-pending": {
         const thread = /** @type {HTMLElement|null} */ (control.closest("[data-comment-id]"));
-        if (thread) emit(root, "resolve", { commentId: thread.dataset.commentId });
+        if (thread) emit(root, data.action, { commentId: thread.dataset.commentId });
         break;
       }
       default:
@@ -60,19 +63,36 @@ export function delegateActions(root) {
     const text = form.querySelector("textarea");
     if (form.matches(".comment-form")) {
       event.preventDefault();
-      emit(root, "submit-comment", { form });
+      // which button sent it: "single" or "review" (none from the keyboard: the form's default)
+      const mode = event.submitter instanceof HTMLButtonElement ? event.submitter.value : "";
+      emit(root, "submit-comment", { form, mode });
+    } else if (form.matches(".pending-edit-form")) {
+      event.preventDefault();
+      const thread = /** @type {HTMLElement|null} */ (form.closest("[data-comment-id]"));
+      emit(root, "save-pending", { form, commentId: thread?.dataset.commentId, body: text?.value ?? "" });
     } else if (form.matches(".reply-form")) {
       event.preventDefault();
       const thread = /** @type {HTMLElement|null} */ (form.closest("[data-comment-id]"));
       emit(root, "submit-reply", { form, commentId: thread?.dataset.commentId, body: text?.value ?? "" });
     }
   });
-  // Ctrl/Cmd+Enter sends a comment or reply, as on GitHub.
+  root.addEventListener("change", (event) => {
+    const box = event.target;
+    if (!(box instanceof HTMLInputElement) || box.dataset.action !== "viewed") return;
+    const section = /** @type {HTMLElement|null} */ (box.closest("section.file"));
+    if (section) emit(root, "set-viewed", { path: section.dataset.path ?? "", viewed: box.checked });
+  });
+  // Ctrl/Cmd+Enter sends a comment or reply, as on GitHub; Escape leaves the edit of a pending comment.
   root.addEventListener("keydown", (event) => {
     const target = event.target;
+    if (event.key === "Escape" && target instanceof HTMLTextAreaElement && target.form?.matches(".pending-edit-form")) {
+      const thread = /** @type {HTMLElement|null} */ (target.closest("[data-comment-id]"));
+      if (thread) emit(root, "cancel-edit-pending", { commentId: thread.dataset.commentId });
+      return;
+    }
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && target instanceof HTMLTextAreaElement) {
       const form = target.form;
-      if (form && (form.matches(".comment-form") || form.matches(".reply-form"))) {
+      if (form?.matches(".comment-form, .reply-form, .pending-edit-form")) {
         event.preventDefault();
         form.requestSubmit();
       }

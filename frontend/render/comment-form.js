@@ -1,12 +1,16 @@
 // New-comment forms under diff lines: one line, or a range of lines on one side (from a drag or a shift-click,
-// see selection.js). A form row is marked data-keep, so it survives re-renders of its file.
+// see selection.js). A form row is marked data-keep, so it survives re-renders of its file. A comment goes to the
+// agent at once ("Add single comment"), or is held in the person's review until they submit it ("Start a review",
+// then "Add review comment"); from the keyboard (Ctrl+Enter), the second once a review is started.
 import { h, button } from "./dom.js";
+import { suggestionBlock } from "../suggestions.js";
 
 /**
  * @typedef {import("./selection.js").LineSelection} LineSelection
  * @typedef {import("./selection.js").Range} Range
  * @typedef {{onAck?: (id: string) => void, onError?: (error: {code: string, message: string}) => void}} Handlers
  * @typedef {(message: Record<string, unknown> & {type: string}, handlers: Handlers) => void} Submit
+ * @typedef {(range: Range) => string[]|null} LinesOf the text of a range's lines now, when the page has it all
  */
 
 /**
@@ -39,11 +43,19 @@ export function formState(form, busy, error = "") {
 }
 
 /**
+ * The label of the button that holds a comment in the person's review.
+ * @param {boolean} reviewing a review is started (it has pending comments)
+ * @returns {string}
+ */
+export const reviewLabel = (reviewing) => (reviewing ? "Add review comment" : "Start a review");
+
+/**
  * A new-comment form as a table row.
  * @param {Range & {key: string, columns: number}} where
+ * @param {boolean} reviewing a review is started
  * @returns {HTMLTableRowElement}
  */
-export function commentFormRow(where) {
+export function commentFormRow(where, reviewing) {
   const text = h("textarea", {
     className: "input comment-input",
     attrs: { rows: "3", placeholder: "Leave a comment (Markdown)", "aria-label": "Comment" },
@@ -55,8 +67,13 @@ export function commentFormRow(where) {
     text,
     error,
     h("div", { className: "form-actions" }, [
+      // (suggestions replace lines of the new side: the server takes them there only)
+      where.side === "new"
+        ? button("Suggest a change", { className: "btn form-suggest", title: "Propose new text for these lines", data: { action: "suggest-change" } })
+        : null,
       button("Cancel", { className: "btn", data: { action: "cancel-comment" } }),
-      h("button", { className: "btn btn-primary", text: "Add comment", attrs: { type: "submit" } }),
+      h("button", { className: "btn", text: "Add single comment", attrs: { type: "submit", value: "single" } }),
+      h("button", { className: "btn btn-primary", text: reviewLabel(reviewing), attrs: { type: "submit", value: "review" } }),
     ]),
   ]);
   Object.assign(form.dataset, { path: where.path, side: where.side, line: String(where.start) });
@@ -84,10 +101,22 @@ export class CommentForms {
   /**
    * @param {LineSelection} selection
    * @param {Submit} submit sends a message with a client_id (the outbox)
+   * @param {() => boolean} reviewing whether a review is started (has pending comments)
+   * @param {LinesOf} [linesOf] for "Suggest a change"
    */
-  constructor(selection, submit) {
+  constructor(selection, submit, reviewing, linesOf = () => null) {
     this.selection = selection;
     this.submit = submit;
+    this.reviewing = reviewing;
+    this.linesOf = linesOf;
+  }
+
+  /** A review was started or submitted: the open forms say what their button does now. */
+  relabel() {
+    const label = reviewLabel(this.reviewing());
+    for (const control of document.querySelectorAll("form.comment-form button[value=review]")) {
+      if (control.textContent !== label) control.textContent = label;
+    }
   }
 
   /**
@@ -129,8 +158,12 @@ export class CommentForms {
     let anchor = row;
     while (anchor.nextElementSibling?.matches(".thread-row")) anchor = /** @type {HTMLTableRowElement} */ (anchor.nextElementSibling);
     const columns = row.closest("table")?.classList.contains("diff-split") ? 4 : 3;
-    const form = commentFormRow({ ...range, key: row.dataset.key ?? "", columns });
+    const form = commentFormRow({ ...range, key: row.dataset.key ?? "", columns }, this.reviewing());
     anchor.after(form);
+    form.querySelector("[data-action=suggest-change]")?.addEventListener("click", (event) => {
+      const control = /** @type {HTMLButtonElement} */ (event.currentTarget);
+      if (control.form) this.suggest(control.form);
+    });
     const text = form.querySelector("textarea");
     if (text) {
       text.value = carried;
@@ -139,10 +172,36 @@ export class CommentForms {
   }
 
   /**
-   * Send a form's comment.
+   * Insert a suggestion block at the cursor, prefilled with the lines' current text, which is left selected to be
+   * rewritten.
    * @param {HTMLFormElement} form
    */
-  send(form) {
+  suggest(form) {
+    const text = form.querySelector("textarea");
+    const lines = this.linesOf(formRange(form));
+    if (!text) return;
+    if (!lines) {
+      formState(form, false, "The text of these lines is not all in the page: expand them first.");
+      return;
+    }
+    const before = text.value.slice(0, text.selectionStart);
+    const after = text.value.slice(text.selectionEnd);
+    const lead = before && !before.endsWith("\n") ? "\n" : "";
+    const block = suggestionBlock(lines);
+    const opening = block.indexOf("\n") + 1;
+    text.value = `${before}${lead}${block}${after}`;
+    const start = before.length + lead.length + opening;
+    text.rows = Math.max(text.rows, Math.min(text.value.split("\n").length + 1, 16));
+    text.focus();
+    text.setSelectionRange(start, start + lines.join("\n").length);
+  }
+
+  /**
+   * Send a form's comment: at once ("single"), or held in the review ("review"; by default once it is started).
+   * @param {HTMLFormElement} form
+   * @param {string} [mode] the button it was sent with
+   */
+  send(form, mode = "") {
     const range = formRange(form);
     const body = form.querySelector("textarea")?.value ?? "";
     if (!body.trim()) {
@@ -153,6 +212,7 @@ export class CommentForms {
     /** @type {Record<string, unknown> & {type: string}} */
     const message = { type: "comment", path: range.path, side: range.side, line: range.start, body };
     if (range.end !== range.start) message.end_line = range.end;
+    if (mode === "review" || (!mode && this.reviewing())) message.pending = true;
     this.submit(message, {
       onAck: () => this.close(form),
       onError: (error) => formState(form, false, error.message),

@@ -85,14 +85,32 @@ export function counts(additions, deletions) {
 }
 
 /**
+ * The "Viewed" checkbox of a file (described by the file's title), and a note when it changed since it was viewed.
+ * @param {string} id the file's element id
+ * @param {{viewed: boolean, changed: boolean}} mark
+ * @returns {Node[]}
+ */
+function viewedControl(id, mark) {
+  const box = h("input", { attrs: { type: "checkbox", "aria-describedby": `${id}-title` }, data: { action: "viewed" } });
+  box.checked = mark.viewed;
+  const label = h("label", { className: "viewed-toggle", attrs: { title: "Mark as viewed: the file folds until it changes" } }, [
+    box,
+    h("span", { text: "Viewed" }),
+  ]);
+  const changed = mark.changed ? h("span", { className: "badge badge-changed", text: "Changed since you viewed it" }) : null;
+  return changed ? [changed, label] : [label];
+}
+
+/**
  * The header of a file section.
  * @param {FileDiff} file
  * @param {FileUI|undefined} ui
  * @param {boolean} editable offer to edit the work-tree file
+ * @param {{viewed: boolean, changed: boolean}} mark whether the person marked it viewed, or it changed since
  * @param {number|null} [round] the view shows the changes since the end of this round
  * @returns {HTMLDivElement}
  */
-export function renderFileHeader(file, ui, editable, round = null) {
+export function renderFileHeader(file, ui, editable, mark, round = null) {
   const id = fileId(file.path);
   const collapsed = Boolean(ui?.collapsed);
   const toggle = button("", {
@@ -131,7 +149,7 @@ export function renderFileHeader(file, ui, editable, round = null) {
   const edit = editable
     ? button("Edit", { className: "btn btn-small", title: `Edit ${file.path} in the work tree`, data: { action: "edit" } })
     : null;
-  return h("div", { className: "file-header" }, [toggle, title, badges, stats, edit]);
+  return h("div", { className: "file-header" }, [toggle, title, badges, stats, edit, ...viewedControl(id, mark)]);
 }
 
 /**

@@ -61,6 +61,8 @@ export class FileList {
           this.remove(change.path);
         } else if (change.type === "lines" || change.type === "ui") {
           this.renderFile(change.path);
+        } else if (change.type === "viewed") {
+          for (const path of change.paths) this.renderFile(path);
         } else if (change.type === "comments") {
           for (const path of change.paths) {
             const entry = path === null ? undefined : this.entries.get(path);

@@ -57,6 +57,7 @@ export class Header {
     this.actions = h("div", { className: "topbar-actions" }, [this.connection]);
 
     this.totals = h("span", { className: "totals" });
+    this.viewed = h("span", { className: "viewed-count", hidden: true });
     this.unified = button("Unified", { className: "seg", data: { layout: "unified" } });
     this.split = button("Split", { className: "seg", data: { layout: "split" } });
     const layout = h("div", { className: "segmented", attrs: { role: "group", "aria-label": "Diff layout" } }, [
@@ -80,7 +81,9 @@ export class Header {
       ]),
       h("div", { className: "topbar-row toolbar" }, [
         h("div", { className: "review-meta" }, [this.repo, this.compare, this.description]),
-        h("div", { className: "toolbar-controls" }, [this.totals, this.rounds, layout, this.whitespace, contextLabel]),
+        h("div", { className: "toolbar-controls" }, [
+          this.totals, this.viewed, this.rounds, layout, this.whitespace, contextLabel,
+        ]),
       ]),
     );
 
@@ -103,13 +106,16 @@ export class Header {
   /** @param {Change[]} changes */
   update(changes) {
     let totals = false;
+    let viewed = false;
     for (const change of changes) {
       if (change.type === "review") this.renderReview();
       else if (change.type === "connection") this.renderConnection();
       else if (change.type === "layout") this.renderControls();
       else if (change.type === "files" || change.type === "file" || change.type === "removed") totals = true;
+      else if (change.type === "viewed") viewed = true;
     }
     if (totals) this.renderTotals();
+    if (totals || viewed) this.renderViewed();
   }
 
   /** @private */
@@ -219,6 +225,14 @@ export class Header {
       ` ${files === 1 ? "file" : "files"} changed `,
       counts(additions, deletions),
     );
+  }
+
+  /** @private "7 / 12 viewed" */
+  renderViewed() {
+    const { order, viewed } = this.store;
+    const text = `${viewed.count(order)} / ${order.length} viewed`;
+    this.viewed.hidden = order.length === 0;
+    if (this.viewed.textContent !== text) this.viewed.textContent = text;
   }
 
   /**

@@ -38,18 +38,25 @@ export function renderSection(entry, store) {
   const ui = store.ui.get(entry.path);
   const editable = Boolean(store.review?.view.live) && !file.binary && file.status !== "deleted";
   const collapsed = Boolean(ui?.collapsed);
+  const mark = store.viewed.get(entry.path);
   // The header shows only these: a file that came again with new lines but the same counts keeps it.
   const key = JSON.stringify([file.old_path, file.status, file.similarity, file.old_mode, file.new_mode, file.binary,
-    file.untracked, file.unchanged, file.additions, file.deletions, editable, collapsed]);
+    file.untracked, file.unchanged, file.additions, file.deletions, editable, collapsed, mark.viewed, mark.changed]);
   const rebuilt = entry.headerKey !== key || entry.section.firstElementChild === entry.body;
   if (rebuilt) {
     entry.headerKey = key;
-    const header = renderFileHeader(file, ui, editable, store.view.round);
+    const header = renderFileHeader(file, ui, editable, mark, store.view.round);
     const heading = header.querySelector("h2");
     if (heading) heading.tabIndex = -1;
-    if (entry.section.firstElementChild !== entry.body) entry.section.firstElementChild?.remove();
+    const old = entry.section.firstElementChild === entry.body ? null : entry.section.firstElementChild;
+    // (a control used from the keyboard, say the "Viewed" checkbox, keeps the focus in the new header)
+    const active = old?.contains(document.activeElement) ? /** @type {HTMLElement} */ (document.activeElement) : null;
+    old?.remove();
     if (!entry.body.isConnected) entry.section.append(entry.body);
     entry.section.prepend(header);
+    const action = active?.dataset.action;
+    const again = action ? header.querySelector(`[data-action="${action}"]`) : null;
+    if (again instanceof HTMLElement) again.focus({ preventScroll: true });
   }
   entry.section.classList.toggle("file-collapsed", collapsed);
   // Off-screen sections skip layout (content-visibility: auto) and take this size until first rendered.

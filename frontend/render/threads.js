@@ -3,15 +3,19 @@
 // line is not shown, in a box on top of the file; outdated threads (their lines are gone) folded in a block
 // above that, with the code they were about; in a view of the changes since a round, beside the line they were
 // about on its old side (the code as it was then) when it is there. Resolved threads fold too. Bodies are
-// Markdown (markdown.js).
+// Markdown (markdown.js). A pending comment (of a review not submitted yet) is edited or deleted instead of answered
+// (pending.js).
 import { h, button } from "./dom.js";
 import { renderMarkdown } from "../markdown.js";
 import { rangeText } from "./comment-form.js";
+import { pendingActions, pendingBadge, pendingEditForm } from "./pending.js";
 
 /**
  * @typedef {import("../protocol.js").Comment} Comment
+ * @typedef {(body: HTMLElement, thread: Comment, entry: {id: string, body: string}) => void} Decorate
  * @typedef {{element: HTMLElement, content: HTMLElement, actions: HTMLElement, shown: Comment|null,
- *   fold: HTMLDetailsElement|null, summary: HTMLElement|null, summarized: Comment|null}} ThreadView
+ *   fold: HTMLDetailsElement|null, summary: HTMLElement|null, summarized: Comment|null,
+ *   editing: HTMLFormElement|null}} ThreadView editing: the form editing a pending comment, while open
  */
 
 /**
@@ -29,14 +33,16 @@ function ago(seconds) {
 /**
  * One message of a thread: author, time, body (Markdown).
  * @param {{author?: string, body: string, created_at: number}} entry
- * @param {Node[]} [extra] badges after the time
+ * @param {Node[]} extra badges after the time
+ * @param {(body: HTMLElement) => void} decorate
  * @returns {HTMLElement}
  */
-function message(entry, extra = []) {
+function message(entry, extra, decorate) {
   const author = entry.author === "agent" ? "Agent" : "You";
   const time = h("time", { text: ago(entry.created_at), attrs: { datetime: new Date(entry.created_at * 1000).toISOString() } });
   const body = h("div", { className: "comment-body markdown" });
   body.append(renderMarkdown(entry.body));
+  decorate(body);
   return h("div", { className: `comment comment-${entry.author ?? "person"}` }, [
     h("div", { className: "comment-head" }, [h("strong", { className: "comment-author", text: author }), time, ...extra]),
     body,
@@ -61,7 +67,9 @@ export function lineLabel(comment) {
 const isRange = (comment) => comment.line != null && comment.end_line != null && comment.end_line !== comment.line;
 
 export class Threads {
-  constructor() {
+  /** @param {{decorate?: Decorate}} [hooks] decorate: called with each rendered message (suggested changes) */
+  constructor(hooks = {}) {
+    this.decorate = hooks.decorate ?? (() => undefined);
     /** @type {Map<string, ThreadView>} */
     this.views = new Map();
   }
@@ -110,8 +118,9 @@ export class Threads {
       : h("span", { className: "badge badge-renamed", text: "Resolved" });
     const first = (renderMarkdown(comment.body).firstChild?.textContent ?? "").replace(/\s+/g, " ").trim();
     const replies = comment.replies?.length ?? 0;
-    summary.replaceChildren(
-      badge,
+    summary.replaceChildren(badge);
+    if (comment.applied?.length) summary.append(h("span", { className: "badge badge-applied", text: "Suggestion applied" }));
+    summary.append(
       h("span", { className: "thread-summary-where", text: lineLabel(comment) }),
       h("strong", { text: comment.author === "agent" ? "Agent" : "You" }),
       h("span", { className: "thread-summary-text", text: first.length > 120 ? `${first.slice(0, 120)}\u2026` : first }),
@@ -136,7 +145,7 @@ export class Threads {
       const content = h("div", { className: "thread-content" });
       const element = h("div", { className: "thread" }, [content, actions]);
       element.dataset.commentId = comment.id;
-      view = { element, content, actions, shown: null, fold: null, summary: null, summarized: null };
+      view = { element, content, actions, shown: null, fold: null, summary: null, summarized: null, editing: null };
       this.views.set(comment.id, view);
     }
     if (view.shown !== comment) this.fill(view, comment);
@@ -155,6 +164,10 @@ export class Threads {
     view.element.classList.toggle("thread-outdated", Boolean(comment.outdated));
     /** @type {Node[]} */
     const badges = [];
+    const pending = Boolean(comment.pending);
+    view.element.classList.toggle("thread-pending", pending);
+    if (!pending) view.editing = null;
+    if (pending) badges.push(pendingBadge());
     if (comment.kind === "request_changes") badges.push(h("span", { className: "badge badge-deleted", text: "Changes requested" }));
     if (comment.outdated) badges.push(h("span", { className: "badge badge-outdated", text: "Outdated" }));
     if (state === "resolved") badges.push(h("span", { className: "badge badge-renamed", text: "Resolved" }));
@@ -167,19 +180,64 @@ export class Threads {
     if (comment.quoted?.length && (comment.outdated || comment.kind === "request_changes")) {
       parts.push(h("pre", { className: "thread-quote", text: comment.quoted.join("\n") }));
     }
-    parts.push(message(comment, badges));
+    parts.push(view.editing ?? message(comment, badges, (body) => this.decorate(body, comment, comment)));
     for (const reply of comment.replies ?? []) {
-      const item = message(reply);
+      const item = message(reply, [], (body) => this.decorate(body, comment, reply));
       item.dataset.replyId = reply.id;
       parts.push(item);
     }
     view.content.replaceChildren(...parts);
     const resolve = view.actions.querySelector("button[data-action=resolve]");
-    if (state === "open" && !resolve) {
+    if (state === "open" && !pending && !resolve) {
       const control = button("Resolve", { className: "btn", label: "Resolve conversation", data: { action: "resolve" } });
       view.actions.append(control);
-    } else if (state !== "open") resolve?.remove();
+    } else if (state !== "open" || pending) resolve?.remove();
+    const reply = /** @type {HTMLElement|null} */ (view.actions.querySelector(".reply-form"));
+    if (reply) reply.hidden = pending;
+    const edits = view.actions.querySelector(".pending-actions");
+    if (pending && !edits) view.actions.append(pendingActions());
+    else if (!pending) edits?.remove();
+    const shown = view.actions.querySelector(".pending-actions");
+    if (shown instanceof HTMLElement) shown.hidden = Boolean(view.editing);
   }
+
+  /**
+   * Edit a pending comment in place (its text goes in a form, kept across updates until saved or cancelled).
+   * @param {string} id
+   */
+  startEdit(id) {
+    const view = this.views.get(id);
+    if (!view?.shown?.pending) return;
+    view.editing ??= pendingEditForm(view.shown);
+    this.fill(view, view.shown);
+    view.editing.querySelector("textarea")?.focus();
+  }
+
+  /**
+   * Close the edit form of a comment, showing `body` (just saved) until the server's version arrives.
+   * @param {string} id
+   * @param {string} [body]
+   */
+  stopEdit(id, body) {
+    const view = this.views.get(id);
+    if (!view?.shown || !view.editing) return;
+    // (the focus was in the form, or was lost when its controls were disabled while it saved)
+    const active = document.activeElement;
+    const hadFocus = !active || active === document.body || view.editing.contains(active);
+    view.editing = null;
+    this.fill(view, body === undefined ? view.shown : { ...view.shown, body });
+    if (hadFocus) /** @type {HTMLElement|null} */ (view.actions.querySelector("[data-action=edit-pending]"))?.focus();
+  }
+
+  /**
+   * The edit form of a pending comment, if open.
+   * @param {string} id
+   * @returns {HTMLFormElement|null}
+   */
+  editForm(id) {
+    return this.views.get(id)?.editing ?? null;
+  }
+
 
   /**
    * Put a file's threads in its body: under their lines when the table shows them, else in a box on top;

@@ -59,6 +59,8 @@ export class FileTree {
         reorder = reorder || change.added;
       } else if (change.type === "removed") {
         this.drop(change.path);
+      } else if (change.type === "viewed") {
+        for (const path of change.paths) if (this.items.has(path)) this.renderItem(path);
       }
     }
     if (reorder) this.reorder();
@@ -155,11 +157,12 @@ export class FileTree {
   renderItem(path) {
     const file = this.store.files.get(path);
     if (!file) return undefined;
+    const mark = this.store.viewed.get(path);
     const key = JSON.stringify([file.old_path, file.status, file.similarity, file.old_mode, file.new_mode, file.binary,
-      file.untracked, file.additions, file.deletions]);
+      file.untracked, file.additions, file.deletions, mark.viewed, mark.changed]);
     const old = this.items.get(path);
     if (old && old.dataset.sig === key) return old;
-    const item = h("li", {}, [this.link(file)]);
+    const item = h("li", { className: mark.viewed ? "tree-viewed" : "" }, [this.link(file, mark)]);
     item.dataset.sig = key;
     item.dataset.file = path;
     if (old) {
@@ -174,9 +177,10 @@ export class FileTree {
   /**
    * @private
    * @param {FileDiff} file
+   * @param {{viewed: boolean, changed: boolean}} mark
    * @returns {HTMLAnchorElement}
    */
-  link(file) {
+  link(file, mark) {
     const slash = file.path.lastIndexOf("/");
     const dir = slash >= 0 ? file.path.slice(0, slash + 1) : "";
     const base = file.path.slice(slash + 1);
@@ -188,6 +192,8 @@ export class FileTree {
     if (mode) notes.push(`mode ${mode}`);
     if (file.binary) notes.push("binary");
     if (file.untracked) notes.push("untracked");
+    if (mark.viewed) notes.push("viewed");
+    if (mark.changed) notes.push("changed since you viewed it");
     const title = [file.old_path && file.old_path !== file.path ? `${file.old_path} \u2192 ${file.path}` : file.path]
       .concat(`${file.status}${similarity}`, notes)
       .join(" \u00b7 ");
@@ -201,8 +207,12 @@ export class FileTree {
         h("span", { className: "tree-base", text: base }),
         dir ? h("span", { className: "tree-dir", text: `\u200e${dir}\u200e` }) : null,
       ]),
-      similarity || mode || file.binary
+      similarity || mode || file.binary || mark.viewed || mark.changed
         ? h("span", { className: "tree-marks" }, [
+            mark.viewed ? h("span", { className: "mark mark-viewed", text: "\u2713", attrs: { "aria-label": "viewed" } }) : null,
+            mark.changed
+              ? h("span", { className: "mark mark-changed", text: "changed", attrs: { title: "Changed since you viewed it" } })
+              : null,
             similarity ? h("span", { className: "mark", text: similarity.trim() }) : null,
             mode ? h("span", { className: "mark", text: "mode", attrs: { title: mode } }) : null,
             file.binary ? h("span", { className: "mark", text: "bin" }) : null,

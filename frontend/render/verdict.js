@@ -1,4 +1,5 @@
-// The review's verdict controls: approve, or request changes with a summary. Both reach the agent.
+// The review's verdict controls: approve, or request changes with a summary. Both reach the agent. While the
+// person has a review started (pending comments), the verdict is given with it ("Submit review"): these hide.
 import { h, button } from "./dom.js";
 import { formState } from "./comment-form.js";
 
@@ -50,7 +51,7 @@ export class Verdict {
 
   /** @param {Change[]} changes */
   update(changes) {
-    if (changes.some((change) => change.type === "review")) this.render();
+    if (changes.some((change) => change.type === "review" || change.type === "comments")) this.render();
   }
 
   /** The request went through: clear and close the form. */
@@ -65,6 +66,10 @@ export class Verdict {
     const state = this.store.review?.state ?? "open";
     this.approve.disabled = state === "approved";
     this.approve.textContent = state === "approved" ? "Approved" : "Approve";
+    const reviewing = this.store.comments.pendingCount() > 0;
+    this.approve.hidden = reviewing;
+    this.requestChanges.hidden = reviewing;
+    if (reviewing && !this.form.hidden) this.toggleForm(false);
   }
 
   /**

@@ -101,7 +101,7 @@ def test_review_loop_end_to_end(repo: GitRepo, page: Page, tmp_path: Path) -> No
         expect(page.get_by_text("waiting", exact=False).first).to_be_visible()
         app.get_by_role("button", name="Comment on line 5", exact=True).click()
         page.get_by_role("textbox", name="Comment").fill("Please return 2 again, not 22.")
-        page.get_by_role("button", name="Add comment").click()
+        page.get_by_role("button", name="Add single comment").click()
         result = waiting.result(timeout=CALL_TIMEOUT_S)
         assert "Please return 2 again" in text(result)
         item = result.structured_content["items"][0]
@@ -171,7 +171,7 @@ def test_restart_keeps_the_review_and_undelivered_comments(repo: GitRepo, page: 
         notes = file_section(page, "notes.txt")
         notes.get_by_role("button", name="Comment on line 7", exact=True).click()
         page.get_by_role("textbox", name="Comment").fill("Spell it as a digit.")
-        page.get_by_role("button", name="Add comment").click()
+        page.get_by_role("button", name="Add single comment").click()
         expect(page.locator("[data-comment-id]")).to_contain_text("Spell it as a digit.")
     # The agent's side closed: the process and its port are gone. A new one brings the review back.
     started = time.monotonic()

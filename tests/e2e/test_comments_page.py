@@ -40,7 +40,7 @@ def snapshot_comments(page: Page, url: str) -> list[dict[str, Any]]:
 
 def add_comment(page: Page, body: str) -> None:
     page.get_by_role("textbox", name="Comment").fill(body)
-    page.get_by_role("button", name="Add comment").click()
+    page.get_by_role("button", name="Add single comment").click()
     expect(page.get_by_role("textbox", name="Comment")).to_have_count(0)
 
 

@@ -11,31 +11,18 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.e2e.conftest import StartServer, Watched, numbered
-from tests.e2e.test_live_view import open_view, row, section, with_line
+from tests.e2e.test_live_view import _every_eighth_changed, _top, open_view, row, section, with_line
 from tests.e2e.test_page_resilience import Relay
 from tests.e2e.test_review_page import row_js
 from tests.real_server import RealServer
 from tests.support import GitRepo
 
 try:
-    from playwright.sync_api import Locator, Page, expect
+    from playwright.sync_api import Page, expect
 except ImportError as exc:  # pragma: no cover - the message is the point
     raise ImportError(f"the browser tests need Playwright for Python (pip install playwright): {exc}") from exc
 
 pytestmark = pytest.mark.browser
-
-
-def _every_eighth_changed(text: str) -> str:
-    lines = text.splitlines(keepends=True)
-    for k in range(0, len(lines), 8):
-        lines[k] = f"changed {k}\n"
-    return "".join(lines)
-
-
-def _top(locator: Locator) -> float:
-    box = locator.bounding_box()
-    assert box is not None, "the row is not rendered"
-    return box["y"]
 
 
 def reconnect(page: Page, relay: Relay) -> None:

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 def comment_and_request_changes(page: Page, path: str, line: int, body: str, summary: str) -> None:
     section(page, path).get_by_role("button", name=f"Comment on line {line}", exact=True).click()
     page.get_by_role("textbox", name="Comment").fill(body)
-    page.get_by_role("button", name="Add comment").click()
+    page.get_by_role("button", name="Add single comment").click()
     expect(page.locator("[data-comment-id]").filter(has_text=body)).to_be_visible()
     page.get_by_role("button", name="Request changes").click()
     page.get_by_role("textbox", name="Summary of the changes to make").fill(summary)

@@ -30,7 +30,7 @@ def request_changes(page: Page, summary: str) -> None:
 def comment_on_line(page: Page, path: str, line: int, body: str) -> None:
     section(page, path).get_by_role("button", name=f"Comment on line {line}", exact=True).click()
     page.get_by_role("textbox", name="Comment").fill(body)
-    page.get_by_role("button", name="Add comment").click()
+    page.get_by_role("button", name="Add single comment").click()
     expect(page.locator("[data-comment-id]").filter(has_text=body)).to_be_visible()
 
 

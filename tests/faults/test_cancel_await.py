@@ -24,6 +24,7 @@ from backloop.config import Settings
 from backloop.git.repo import Repo
 from backloop.mcp import tools
 from backloop.mcp.server import build_server
+from backloop.review import agent as agent_side
 from backloop.review.session import Review
 from backloop.runtime import Runtime
 from backloop.viewspec import parse_view
@@ -159,7 +160,7 @@ async def test_cancelled_during_the_store_read(agent: Agent, monkeypatch: pytest
 
 
 async def test_cancelled_while_reporting_progress(agent: Agent, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tools, "PROGRESS_EVERY_S", 0.01)
+    monkeypatch.setattr(agent_side, "PROGRESS_EVERY_S", 0.01)
     reporting = anyio.Event()
 
     async def progress(elapsed: float, message: str) -> None:

@@ -139,6 +139,19 @@ def test_the_early_tools_answer_is_the_sdks_for_every_version(version: str, list
     assert json.loads(early[1]) == sdk
 
 
+TOOLS_LIST_BUDGET = 4000
+"""Bytes: every agent reads the whole tools list into its context (the workflow is in the instructions, once)."""
+
+
+def test_the_tools_list_stays_small() -> None:
+    """The whole tools/list answer, compact JSON as the client receives it, the SDK's and the early one alike."""
+    init = json.loads(request({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": CLIENT}))
+    (sdk,) = [answer for answer in tools_json.sdk_answers(init, INITIALIZED, LIST) if answer.get("id") == 2]
+    assert len(json.dumps(sdk, separators=(",", ":"), ensure_ascii=False).encode()) <= TOOLS_LIST_BUDGET
+    early = handshake.tools_answer(json.dumps(LIST).encode())
+    assert early is not None and len(early[1].rstrip(b"\n")) <= TOOLS_LIST_BUDGET
+
+
 @pytest.mark.parametrize("listing", [
     {**LIST, "params": {"cursor": "abc"}},
     {**LIST, "params": {"_meta": {"progressToken": 1}}},

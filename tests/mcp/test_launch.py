@@ -10,6 +10,7 @@ import struct
 import subprocess
 import sys
 import termios
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from backloop.mcp import handshake, launch
 from tests.conftest import MakeRepo
 from tests.support import ROOT
 
@@ -134,6 +136,68 @@ def test_pipelined_messages_are_each_answered_once(spawn: Any, tmp_path: Path) -
     assert rest == [] and "differs" not in err
 
 
+START = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+         "params": {"name": "startreview", "arguments": {"since": "HEAD"}}}
+
+
+def test_a_first_startreview_is_answered_while_the_sdk_still_loads(spawn: Any, tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    os.mkfifo(gate)
+    process = spawn(gate)
+    process.send(INIT, INITIALIZED, START)
+    assert process.receive()["id"] == 1
+    started = process.receive()  # the SDK's import is still held at the gate
+    assert started["id"] == 2 and not started["result"]["isError"]
+    review_id, url = started["result"]["structuredContent"]["review_id"], started["result"]["structuredContent"]["url"]
+    with urllib.request.urlopen(url, timeout=20) as response:  # the page is served meanwhile
+        assert response.status == 200
+    gate.write_bytes(b"open")
+    # The SDK's tools work on the same review; it never saw the call, so it does not answer (or run) it again.
+    process.send({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                  "params": {"name": "await_comments", "arguments": {"timeout_seconds": 0}}})
+    waited = process.receive()
+    assert waited["id"] == 3 and waited["result"]["structuredContent"] == {
+        "review_id": review_id, "approved": False, "timed_out": True, "items": []}
+    rest, err = process.finish()
+    assert rest == [] and "differs" not in err and process.proc.returncode == 0
+
+
+class ImportLog:
+    """Stands in for the loader's modules: what was imported, and whether the test had resumed the loader by then."""
+
+    def __init__(self) -> None:
+        self.imported: list[tuple[str, bool]] = []
+        self.early_done = threading.Event()
+        self.resumed = threading.Event()
+
+    def early(self) -> None:
+        self.imported.append(("early", self.resumed.is_set()))
+        self.early_done.set()
+
+    def server(self) -> None:
+        self.imported.append(("server", self.resumed.is_set()))
+
+
+def test_the_sdk_loads_after_the_first_startreview(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While a first startreview is answered, the SDK's import is held back (both want the interpreter lock)."""
+    log = ImportLog()
+    monkeypatch.setitem(sys.modules, "loader_probe_log", log)
+    for name in ("early", "server"):
+        (tmp_path / f"loader_probe_{name}.py").write_text(f"import loader_probe_log\nloader_probe_log.{name}()\n")
+        monkeypatch.delitem(sys.modules, f"loader_probe_{name}", raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(launch, "EARLY_MODULE", "loader_probe_early")
+    monkeypatch.setattr(launch, "SERVER_MODULE", "loader_probe_server")
+    loader = launch._Loader()
+    loader.hold()
+    loader.start()
+    assert log.early_done.wait(30)
+    log.resumed.set()
+    loader.resume()
+    loader.join(30)
+    assert log.imported == [("early", False), ("server", True)] and loader.error is None
+
+
 @pytest.mark.parametrize(("opening", "refused"), [
     (b"this is not json\n", False),  # the SDK skips what it cannot parse, without an answer
     (json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
@@ -174,11 +238,14 @@ def test_a_client_that_does_not_read_blocks_nothing_else(spawn: Any) -> None:
     url = process.receive()["result"]["structuredContent"]["url"]
     assert process.proc.stdout is not None
     pipe = process.proc.stdout.fileno()
-    size = fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, 4096)  # one page: a single tools/list answer (~6 kB) overfills it
+    size = fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, 4096)  # one page: it holds one tools/list answer, not two
     count = 5
     process.send(*[{**LIST, "id": 100 + n} for n in range(count)])
+    early = handshake.tools_answer(json.dumps({**LIST, "id": 100}).encode())
+    assert early is not None
+    answer = len(early[1])  # (each of the five as long: a write this short goes into a pipe whole, or waits)
     deadline = time.monotonic() + 30
-    while unread(pipe) < size:  # full: the server is in the middle of a write it cannot finish
+    while size - unread(pipe) >= answer:  # full: the server waits to write an answer that does not fit
         assert time.monotonic() < deadline, unread(pipe)
         time.sleep(0.01)
     with urllib.request.urlopen(url, timeout=20) as response:

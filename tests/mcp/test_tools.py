@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import anyio
+import jsonschema
 import pytest
 from mcp import Client
 from mcp.types import CallToolResult, TextContent
+from pydantic import BaseModel, Field
 
 from backloop.config import Settings
-from backloop.mcp import tools
-from backloop.mcp.server import build_server
+from backloop.mcp import handshake, tools
+from backloop.mcp.server import build_server, compact_schema
+from backloop.review import agent
+from backloop.review import pending as pending_review
 from backloop.review.service import ReviewService
 from backloop.review.session import ReviewEvent
 from backloop.runtime import Runtime
@@ -87,6 +92,38 @@ async def test_tools_match_the_docs(harness: Harness) -> None:
         for param in tool.input_schema.get("properties", {}):
             assert f"`{param}`" in DOCS.read_text(), f"{tool.name}.{param} is not documented"
     assert "await_comments" in (listed["startreview"].description or "")
+
+
+async def test_the_workflow_is_in_the_instructions(harness: Harness) -> None:
+    """Said once for the whole server, not in every tool: the tools list stays small (test_handshake.py)."""
+    instructions = harness.client.instructions or ""
+    assert instructions == handshake.INSTRUCTIONS
+    for step in ("startreview", "URL", "await_comments", "resolve_comment", "reply_comment", "No comments yet",
+                 tools.APPROVED):
+        assert step in instructions, step
+
+
+def test_compact_schemas_accept_what_the_full_ones_accept() -> None:
+    """compact_schema drops only what repeats: the same instances validate (or fail) under both."""
+
+    class Thread(BaseModel):
+        author: str
+
+    class Result(BaseModel):
+        title: str | None = None  # a property named like the keywords it drops
+        default: int = 0
+        items: list[Thread] = Field(default_factory=list)
+        side: str | None = Field(default=None, description="new or old")
+
+    full = Result.model_json_schema()
+    compact = compact_schema(full)
+    assert "title" not in compact and set(compact["properties"]) == {"title", "default", "items", "side"}
+    assert compact["properties"]["side"] == {"description": "new or old", "type": ["string", "null"]}
+    assert len(json.dumps(compact)) < len(json.dumps(full)) * 2 / 3
+    for instance in [{}, {"title": None, "side": "new"}, {"title": 3}, {"default": "x"}, {"side": 1},
+                     {"items": [{"author": "person"}]}, {"items": [{}]}, {"items": [{"author": None}]}, []]:
+        assert jsonschema.Draft202012Validator(full).is_valid(instance) == \
+            jsonschema.Draft202012Validator(compact).is_valid(instance), instance
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -162,12 +199,16 @@ async def test_comment_round_trip(harness: Harness) -> None:
 
     resolved = await harness.call("resolve_comment", {"comment_id": first.id, "reply": "Fixed: returns 3"})
     assert not resolved.is_error
+    assert text(resolved) == agent.resolved_text(agent.ResolvedThread(review_id, first.id, "resolved"))
     thread = reviews.get(review_id).comments[first.id]  # type: ignore[union-attr]
     assert thread.state == "resolved"
     assert [(r.author, r.body) for r in thread.replies] == [("agent", "Fixed: returns 3")]
 
     asked = await harness.call("reply_comment", {"comment_id": second.id, "message": "Which nit?"})
     assert not asked.is_error
+    assert asked.structured_content is not None  # (worded as backloop review words it, with the tool's name)
+    replied = agent.RepliedThread(review_id, second.id, asked.structured_content["reply_id"])
+    assert text(asked) == agent.replied_text(replied, agent.MCP)
     await reviews.reply(review_id, "r1", second.id, "The title")
     answer = await harness.call("await_comments", {"review_id": review_id, "timeout_seconds": 5})
     assert "The title" in text(answer) and "Which nit?" in text(answer)  # the thread comes along
@@ -200,6 +241,31 @@ async def test_await_wakes_when_a_comment_arrives(harness: Harness) -> None:
     await agent_becomes(harness.runtime, review_id, "working")
 
 
+async def test_a_submitted_review_arrives_as_one_result(harness: Harness) -> None:
+    review_id = await harness.start()
+    reviews = harness.runtime.reviews
+    held = [await reviews.comment(review_id, f"p{n}", body=f"held {n}", path="app.py", pending=True)
+            for n in range(3)]
+    for name, args in (("resolve_comment", {"comment_id": held[0].id}),
+                       ("reply_comment", {"comment_id": held[0].id, "message": "?"})):
+        refused = await harness.call(name, args)  # the agent cannot see them yet
+        assert refused.is_error and held[0].id in text(refused)
+    got: list[CallToolResult] = []
+
+    async def wait() -> None:
+        got.append(await harness.call("await_comments", {"review_id": review_id, "timeout_seconds": 30}))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(wait)
+        await agent_becomes(harness.runtime, review_id, "waiting")
+        await pending_review.submit(reviews, review_id, "s1", "and a summary", "comment")
+    assert got[0].structured_content is not None
+    items = got[0].structured_content["items"]
+    assert [i["comment_id"] for i in items[:3]] == [c.id for c in held]
+    assert [(i["type"], i["path"], i["body"]) for i in items[3:]] == [("comment", None, "and a summary")]
+    assert text(got[0]).startswith("4 new item(s)")
+
+
 async def test_cancelled_await_loses_nothing(harness: Harness) -> None:
     review_id = await harness.start()
     with anyio.move_on_after(0.3):
@@ -212,7 +278,7 @@ async def test_cancelled_await_loses_nothing(harness: Harness) -> None:
 
 
 async def test_progress_is_reported_while_waiting(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tools, "PROGRESS_EVERY_S", 0.05)
+    monkeypatch.setattr(agent, "PROGRESS_EVERY_S", 0.05)
     review_id = await harness.start()
     seen: list[float] = []
 

@@ -119,3 +119,28 @@ async def test_approval_and_undelivery_are_read_from_the_store(make_repo: MakeRe
     await reviews.approve(review.id, "a1")
     assert await asyncio.wait_for(task, 10) == []
     assert review.state == "approved"
+
+
+async def test_a_held_hand_over_is_written_only_once_confirmed(make_repo: MakeRepo, tmp_path: Path) -> None:
+    """An HTTP client acknowledges what it received: until then the store still has the entry as pending (a crash
+    delivers it again), and no other call is handed it."""
+    reviews, store, review = await setup(make_repo, tmp_path)
+    comment = await reviews.comment(review.id, "c1", body="look", path="a.py", line=1)
+    reviews.broker.mark_delivered(await reviews.broker.pending(review.id), "delivery-1", held_s=30)
+    assert await reviews.broker.pending(review.id) == []
+    await reviews.broker.flush()
+    assert [e.id for e in await store.pending(review.id)] == [comment.id]
+    assert reviews.broker.confirm("delivery-1") is True
+    await reviews.broker.flush()
+    assert await store.pending(review.id) == []
+    assert reviews.broker.confirm("delivery-1") is False  # (once)
+
+
+async def test_an_unconfirmed_hand_over_is_pending_again(make_repo: MakeRepo, tmp_path: Path) -> None:
+    reviews, _, review = await setup(make_repo, tmp_path)
+    comment = await reviews.comment(review.id, "c1", body="look", path="a.py", line=1)
+    reviews.broker.mark_delivered(await reviews.broker.pending(review.id), "delivery-1", held_s=0.2)
+    assert await reviews.broker.pending(review.id) == []
+    again = await asyncio.wait_for(reviews.broker.wait(review.id, 10, lambda: False), 10)  # when the hold ends
+    assert [e.id for e in again] == [comment.id]
+    assert reviews.broker.confirm("delivery-1") is False  # too late: it comes again instead

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
@@ -16,31 +15,19 @@ from backloop.review.session import Reviews
 from backloop.review.store import Store
 from backloop.viewspec import parse_view
 from tests.conftest import MakeRepo
-from tests.support import TIMEOUT_S
+from tests.support import TIMEOUT_S, waiter
 
 pytestmark = pytest.mark.anyio
 LIVE = {"since": "HEAD", "live": "true"}
 
 
-def waiter(reviews: Reviews) -> Callable[[Callable[[], bool]], Awaitable[None]]:
-    """``await until(condition)``, checked again at each change the reviews announce."""
-    changed = asyncio.Event()
-    reviews.listen(lambda *_: changed.set())
-
-    async def until(condition: Callable[[], bool]) -> None:
-        with anyio.fail_after(TIMEOUT_S):
-            while not condition():
-                changed.clear()
-                await changed.wait()
-
-    return until
 
 
 async def test_comments_move_with_their_lines_and_outdate_when_gone(make_repo: MakeRepo, tmp_path: Path) -> None:
     git = make_repo({"a.py": "one\ntwo\nthree\n"})
     git.write("a.py", "one\ntwo\nthree\nfour\n")
     reviews = Reviews(Store(tmp_path / "state.db"))
-    until = waiter(reviews)
+    until = waiter(reviews.listen)
     views = Views()
     views.on_start(Follow(reviews).view_started)
     try:
@@ -65,7 +52,7 @@ async def test_other_views_of_a_review_do_not_move_its_comments(make_repo: MakeR
     git = make_repo({"a.py": "one\ntwo\n"})
     git.write("a.py", "one\ntwo\nthree\n")
     reviews = Reviews(Store(tmp_path / "state.db"))
-    until = waiter(reviews)
+    until = waiter(reviews.listen)
     views = Views()
     follow = Follow(reviews)
     views.on_start(follow.view_started)

@@ -26,12 +26,15 @@ from backloop.protocol import (
     CLOSE_UNKNOWN_REVIEW,
     ClientMessage,
     CommentMsg,
+    DeleteCommentMsg,
+    EditCommentMsg,
     Expand,
     LoadFile,
     OpenFile,
     Ping,
     ProtocolError,
     ReplyMsg,
+    SetViewedMsg,
     decode_client,
 )
 from backloop.review.entry import Entry, threads
@@ -90,13 +93,20 @@ TEMPLATES: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "ping": st.fixed_dictionaries({}, optional={"nonce": texts}),
     "comment": st.fixed_dictionaries(
         {"client_id": client_ids, "path": paths, "body": bodies},
-        optional={"side": st.sampled_from(["new", "old"]) | texts, "line": numbers, "end_line": numbers}),
+        optional={"side": st.sampled_from(["new", "old"]) | texts, "line": numbers, "end_line": numbers,
+                  "pending": st.booleans()}),
     "reply": st.fixed_dictionaries({"client_id": client_ids, "comment_id": comment_ids, "body": bodies}),
     "resolve": st.fixed_dictionaries({"client_id": client_ids, "comment_id": comment_ids}),
     "open_file": st.fixed_dictionaries({"request_id": texts, "path": paths}),
     "edit": st.fixed_dictionaries({"client_id": client_ids, "path": paths, "base_hash": texts, "content": bodies}),
     "approve": st.fixed_dictionaries({"client_id": client_ids}, optional={"body": bodies}),
     "request_changes": st.fixed_dictionaries({"client_id": client_ids, "body": bodies}),
+    "edit_comment": st.fixed_dictionaries({"client_id": client_ids, "comment_id": comment_ids, "body": bodies}),
+    "delete_comment": st.fixed_dictionaries({"client_id": client_ids, "comment_id": comment_ids}),
+    "submit_review": st.fixed_dictionaries(
+        {"client_id": client_ids},
+        optional={"body": bodies, "verdict": st.sampled_from(["comment", "request_changes", "approve"]) | texts}),
+    "set_viewed": st.fixed_dictionaries({"client_id": client_ids, "path": paths, "viewed": st.booleans()}),
 }
 Mutation = tuple[Any, ...]
 mutations: st.SearchStrategy[Mutation] = st.one_of(
@@ -208,7 +218,9 @@ class Target:
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     fuzzer: Client | None = None
     acked: set[str] = field(default_factory=set)
-    """Every id the server acknowledged a message with."""
+    """Every id the server acknowledged a message that stores an entry with."""
+    deleted: set[str] = field(default_factory=set)
+    """Pending comments acknowledged as deleted."""
     comments: list[str] = field(default_factory=list)
     frames: int = 0
     closes: int = 0
@@ -299,7 +311,9 @@ def exchange(target: Target, raw: Raw) -> None:
     answer = client.until(expected_answer(message))
     if answer["type"] == "error":
         check_error(answer, None)
-    elif answer["type"] == "ack":
+    elif isinstance(message, DeleteCommentMsg):
+        target.deleted.add(answer["id"])
+    elif answer["type"] == "ack" and not isinstance(message, EditCommentMsg | SetViewedMsg):  # (no entry of their own)
         target.acked.add(answer["id"])
         if isinstance(message, CommentMsg):
             target.comments.append(answer["id"])
@@ -446,25 +460,31 @@ def assert_store_consistent(target: Target) -> None:
     try:
         entries = [entry_of_row(r) for r in db.execute(
             "SELECT seq, id, review_id, kind, parent_id, author, path, side, line, end_line, quoted, body, state, "
-            "outdated, created, delivered, round FROM entries ORDER BY seq")]
+            "outdated, created, delivered, pending, round FROM entries ORDER BY seq")]
     finally:
         db.close()
     ids = {e.id for e in entries}
     acked_ids = target.acked
-    assert acked_ids <= ids, f"acknowledged but not stored: {acked_ids - ids}"
+    assert acked_ids - target.deleted <= ids, f"acknowledged but not stored: {acked_ids - target.deleted - ids}"
+    assert not target.deleted & ids, f"deleted but stored: {target.deleted & ids}"
     by_seq = {e.seq: e for e in entries}
 
     def acknowledged(entry: Entry) -> bool:
         if entry.id in acked_ids:
             return True
-        # An approval's note: a review-level comment stored with (right after) the acknowledged approval.
-        approval = by_seq.get(entry.seq - 1)
-        return (entry.kind == "comment" and entry.path is None and approval is not None
-                and approval.kind == "approve" and approval.id in acked_ids and approval.body == entry.body != "")
+        # An approval's note: a review-level comment stored with (right after) the acknowledged approval; a
+        # submitted review's summary: stored right after the acknowledged submission.
+        before = by_seq.get(entry.seq - 1)
+        if before is None or before.id not in acked_ids:
+            return False
+        if before.kind == "submit":
+            return entry.path is None and entry.kind in ("comment", "request_changes") and entry.body.strip() != ""
+        return (entry.kind == "comment" and entry.path is None and before.kind == "approve"
+                and before.body == entry.body != "")
 
     for entry in entries:
         assert entry.review_id == target.server.review_id
-        assert entry.kind in ("comment", "reply", "request_changes", "approve", "edit"), entry
+        assert entry.kind in ("comment", "reply", "request_changes", "approve", "edit", "submit"), entry
         assert entry.author == "person", entry
         assert acknowledged(entry), f"stored but never acknowledged: {entry}"
         if entry.kind in ("reply", "request_changes") or (entry.kind == "comment" and entry.path is not None):

@@ -292,7 +292,7 @@ def test_live_updates_and_typed_comments(stage: Stage, watched: Watched) -> None
     notes.scroll_into_view_if_needed()
     notes.get_by_role("button", name="Comment on line 3", exact=True).click()
     page.get_by_role("textbox", name="Comment").fill(typed)
-    page.get_by_role("button", name="Add comment").click()
+    page.get_by_role("button", name="Add single comment").click()
     expect(notes).to_contain_text(typed)
     watched.assert_nothing_ran()
     watched.assert_injection_would_be_seen()

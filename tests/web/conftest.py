@@ -13,6 +13,7 @@ import pytest
 from starlette.testclient import TestClient, WebSocketTestSession
 
 from backloop.config import DATABASE
+from backloop.hub import Hub
 from backloop.review.session import Review, Reviews
 from backloop.review.store import Store
 from backloop.runtime import wire_live
@@ -23,6 +24,7 @@ from tests.support import LIVE_QUERY, app_client, app_ws_url, new_review
 class Served:
     client: TestClient
     reviews: Reviews
+    hub: Hub
 
     def review(self, root: Path, view: Mapping[str, str] | None = None, title: str | None = None) -> Review:
         return new_review(self.client, self.reviews, root, view, title)
@@ -43,7 +45,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
     store = Store(tmp_path / "state" / DATABASE)
     reviews = Reviews(store)
     try:
-        with app_client(reviews, wire_live(reviews)) as client:
-            yield Served(client, reviews)
+        hub = wire_live(reviews)
+        with app_client(reviews, hub) as client:
+            yield Served(client, reviews, hub)
     finally:
         store.close()

@@ -28,8 +28,9 @@ def allowing(tmp_path: Path) -> Iterator[Served]:
     store = Store(tmp_path / "state" / "backloop.db")
     reviews = Reviews(store)
     try:
-        with app_client(reviews, wire_live(reviews), (ALLOWED,)) as client:
-            yield Served(client, reviews)
+        hub = wire_live(reviews)
+        with app_client(reviews, hub, (ALLOWED,)) as client:
+            yield Served(client, reviews, hub)
     finally:
         store.close()
 

@@ -89,6 +89,25 @@ def test_request_changes_ends_a_round_that_every_client_hears_of(served: Served,
         assert (info["round"], info["last_review"], [r["number"] for r in info["rounds"]]) == (2, 1, [1])
 
 
+@pytest.mark.parametrize(("verdict", "how"), [("comment", "submitted a review"),
+                                               ("request_changes", "requested changes"), ("approve", "approved")])
+def test_submitting_a_review_ends_one_round(served: Served, review: Review, verdict: str, how: str) -> None:
+    with served.ws(review.id) as person:
+        start(person)
+        person.send_json({"type": "comment", "client_id": "p1", "path": "app.py", "line": 2, "body": "held",
+                          "pending": True})
+        receive_until(person, lambda m: m.get("client_id") == "p1")
+        for _ in range(2):  # resent after a reconnect: the same submission, no second round
+            person.send_json({"type": "submit_review", "client_id": "s1", "body": "see the comment",
+                              "verdict": verdict})
+            ack, _ = receive_until(person, lambda m: m.get("client_id") == "s1")
+            assert ack["type"] == "ack", ack
+        ended, _ = receive_until(person, lambda m: m["type"] == "round")
+        assert [(r["number"], r["ended_by"], r["how"]) for r in ended["rounds"]] == [(1, "person", how)]
+    assert review.round == 2 and [r.how for r in review.rounds] == [how]
+    assert all(c.round == 1 for c in review.comments.values())
+
+
 def test_round_view_shows_what_changed_since_and_stays_live(served: Served, repo: GitRepo, review: Review) -> None:
     with served.ws(review.id) as person:
         start(person)

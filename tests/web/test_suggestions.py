@@ -148,5 +148,15 @@ def test_the_open_threads_as_markdown(env: Env) -> None:
     assert "## app.py:2" in text and "    2 | b = 20" in text
     assert "> why ```20```?" in text and "> # not a heading" in text  # the body cannot break the document
     assert "lib.py" not in text  # resolved threads are done
+    assert "applied already" not in text
     assert env.client.get("/review/0123456789abcdef01234567/comments.md").status_code == 404
 
+
+def test_the_markdown_says_which_suggestions_are_applied_already(env: Env) -> None:
+    with env.connect() as ws:
+        start(ws)
+        cid = comment(ws, "c-1", "app.py", 2, SUGGEST)
+        ws.send_json({"type": "apply_suggestions", "client_id": "apply", "ids": [cid]})
+        assert ack_for(ws, "apply")["type"] == "ack"
+    text = env.client.get(f"/review/{env.review.id}/comments.md").text
+    assert "**person** (its suggestion is applied already):\n\n> Use a constant:\n> ```suggestion\n" in text
