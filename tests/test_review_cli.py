@@ -104,9 +104,10 @@ def test_the_agent_loop_from_a_shell(tmp_path: Path, repo: GitRepo) -> None:
         assert started.returncode == 0, started.stderr
         result = json.loads(started.stdout)
         review_id = result["review_id"]
-        assert review_id != srv.review_id  # a new review, as startreview starts one
+        assert review_id == srv.review_id  # the server's open review of the same view, as startreview does
         assert result == {"review_id": review_id, "view": "changes since HEAD (live work tree)",
-                          "url": f"http://127.0.0.1:{srv.port}/review/{review_id}/view?since=HEAD&live=true"}
+                          "url": f"http://127.0.0.1:{srv.port}/review/{review_id}/view?since=HEAD&live=true",
+                          "reused": True, "round": 1}
         text = review(tmp_path, repo, "start", "--commit", "HEAD")
         assert text.returncode == 0 and "/view?commit=HEAD&live=false" in text.stdout
         assert "give the URL to the user, then run `backloop review await --review " in text.stdout

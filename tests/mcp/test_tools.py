@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field
 
 from backloop.config import Settings
 from backloop.mcp import handshake, tools
-from backloop.mcp.server import build_server, compact_schema
+from backloop.mcp.schemas import compact_schema
+from backloop.mcp.server import build_server
 from backloop.review import agent
 from backloop.review import pending as pending_review
 from backloop.review.service import ReviewService
