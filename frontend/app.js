@@ -22,7 +22,7 @@ import { Notices } from "./render/notices.js";
 import { OfflineBanner } from "./render/offline.js";
 import { LineSelection } from "./render/selection.js";
 import { delegateActions } from "./render/actions.js";
-import { reviewIdFromPath, socketUrl, rawUrl, readView } from "./url.js";
+import { reviewIdFromPath, socketUrl, rawUrl, readView, readFilter } from "./url.js";
 
 /**
  * @param {string} selector
@@ -47,7 +47,7 @@ function main() {
   const banners = need("#banners");
   const notices = new Notices(banners, store);
   const offline = new OfflineBanner(banners, store, location.host);
-  const tree = new FileTree(need("#sidebar"), store);
+  const tree = new FileTree(need("#sidebar"), store, readFilter(location.search));
   const filesRoot = need("#files");
   const selection = new LineSelection(filesRoot);
   const files = new FileList(filesRoot, store, {

@@ -35,6 +35,14 @@ export function handleCommands({ store, transport, files, extras }) {
     store.setLayout(layout === "split" ? "split" : "unified");
     history.replaceState(history.state, "", withParams(location.href, { view: layout === "split" ? "split" : null }));
   });
+  // (a same-document URL change costs the page about 10 ms: the filter is written once typing pauses)
+  let filterWrite = 0;
+  on(document, "backloop:filter-files", ({ query }) => {
+    clearTimeout(filterWrite);
+    filterWrite = setTimeout(() => {
+      history.replaceState(history.state, "", withParams(location.href, { filter: query.trim() ? query : null }));
+    }, 250);
+  });
   on(document, "backloop:set-whitespace", ({ ws }) => location.assign(withParams(location.href, { ws: ws ? "1" : null })));
   on(document, "backloop:set-context", ({ context }) =>
     location.assign(withParams(location.href, { context: context === 3 ? null : String(context) })),
