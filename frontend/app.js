@@ -22,6 +22,7 @@ import { Notices } from "./render/notices.js";
 import { OfflineBanner } from "./render/offline.js";
 import { LineSelection } from "./render/selection.js";
 import { delegateActions } from "./render/actions.js";
+import { Keyboard } from "./keyboard.js";
 import { reviewIdFromPath, socketUrl, rawUrl, readView, readFilter } from "./url.js";
 
 /**
@@ -69,6 +70,7 @@ function main() {
   new Painter(store, [notices, offline, header, tree, files, extras]);
   connect(transport, store, outbox, extras);
   handleCommands({ store, transport, files, extras });
+  new Keyboard({ store, files, tree, extras, controls: header.controls });
 }
 
 main();

@@ -69,6 +69,8 @@ export class Header {
       this.context,
     ]);
 
+    /** @type {HTMLElement} the view controls (other parts of the page add theirs) */
+    this.controls = h("div", { className: "toolbar-controls" }, [this.totals, layout, this.whitespace, contextLabel]);
     root.append(
       h("div", { className: "topbar-row" }, [
         h("div", { className: "review-heading" }, [this.title, this.state, this.agent]),
@@ -76,7 +78,7 @@ export class Header {
       ]),
       h("div", { className: "topbar-row toolbar" }, [
         h("div", { className: "review-meta" }, [this.repo, this.compare, this.description]),
-        h("div", { className: "toolbar-controls" }, [this.totals, layout, this.whitespace, contextLabel]),
+        this.controls,
       ]),
     );
 
