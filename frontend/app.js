@@ -23,6 +23,7 @@ import { OfflineBanner } from "./render/offline.js";
 import { LineSelection } from "./render/selection.js";
 import { delegateActions } from "./render/actions.js";
 import { Keyboard } from "./keyboard.js";
+import { Narrow } from "./render/narrow.js";
 import { reviewIdFromPath, socketUrl, rawUrl, readView, readFilter } from "./url.js";
 
 /**
@@ -44,8 +45,10 @@ function main() {
   const conversation = need("#conversation");
   delegateActions(conversation);
   const store = new Store(readView(location.search));
-  const header = new Header(topbar, store);
   const banners = need("#banners");
+  // (before the header: it shows the layout a narrow window falls back to)
+  new Narrow(store, { sidebar: need("#sidebar"), inert: [topbar, banners, need("#main")], chosen: () => readView(location.search).layout });
+  const header = new Header(topbar, store);
   const notices = new Notices(banners, store);
   const offline = new OfflineBanner(banners, store, location.host);
   const tree = new FileTree(need("#sidebar"), store, readFilter(location.search));

@@ -2,6 +2,7 @@
 // socket messages, the forms and editor of extras.js, and view settings kept in the URL.
 import { on } from "./events.js";
 import { withParams } from "./url.js";
+import { shownLayout } from "./render/narrow.js";
 
 /**
  * @typedef {object} Page
@@ -32,7 +33,7 @@ export function handleCommands({ store, transport, files, extras }) {
   on(document, "backloop:select-lines", ({ range, row }) => extras.use((ready) => ready.forms.open(range, row)));
   on(document, "backloop:retry-now", () => transport.retryNow());
   on(document, "backloop:set-layout", ({ layout }) => {
-    store.setLayout(layout === "split" ? "split" : "unified");
+    store.setLayout(shownLayout(layout === "split" ? "split" : "unified"));
     history.replaceState(history.state, "", withParams(location.href, { view: layout === "split" ? "split" : null }));
   });
   // (a same-document URL change costs the page about 10 ms: the filter is written once typing pauses)

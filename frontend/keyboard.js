@@ -85,6 +85,8 @@ export class Keyboard {
    * @param {Shortcut} shortcut
    */
   run({ action, step = 1 }) {
+    // (the other shortcuts act on the page behind the file drawer of a narrow window: out of their way)
+    if (action !== "filter" && action !== "help") document.dispatchEvent(new CustomEvent("backloop:hide-files"));
     const done = {
       file: () => this.file(step),
       hunk: () => this.hunk(step),
