@@ -4,7 +4,7 @@
 // clickable equivalent: the file list, a line's "+", the Reply box, the Edit button, the Viewed box, the filter,
 // and for all of them the buttons of the help dialog. Where a shortcut has nothing to do, a status line says why.
 import { h, button } from "./render/dom.js";
-import { place, nextPath, nextThread, hunkRows, focusLine, lineRowOf, nextFrame } from "./navigate.js";
+import { place, nextPath, nextThread, hunkRows, hunkIn, focusLine, lineRowOf, nextFrame } from "./navigate.js";
 import { helpDialog } from "./keyboard-help.js";
 
 /**
@@ -158,20 +158,8 @@ export class Keyboard {
     const file = here.path === null ? undefined : store.files.get(here.path);
     const section = here.path === null ? undefined : files.sectionFor(here.path);
     if (here.path !== null && file && section && tree.shows(here.path) && !store.ui.get(here.path)?.collapsed) {
-      const rows = hunkRows(section, file);
-      const from = here.row;
-      /** @type {HTMLTableRowElement|undefined} */
-      let target;
-      if (from) {
-        const follows = (/** @type {Node} */ row) => Boolean(from.compareDocumentPosition(row) & Node.DOCUMENT_POSITION_FOLLOWING);
-        target = step > 0 ? rows.find((row) => row !== from && follows(row)) : rows.findLast((row) => row !== from && !follows(row));
-      } else if (here.inFile) {
-        target = step > 0 ? rows[0] : undefined;
-      } else {
-        const edge = files.context.stickyOffset() + 48; // below the file's sticky header
-        const top = (/** @type {Element} */ row) => row.getBoundingClientRect().top;
-        target = step > 0 ? rows.find((row) => top(row) > edge) : rows.findLast((row) => top(row) < edge);
-      }
+      // (with no focus in the file: from below its sticky header)
+      const target = hunkIn(hunkRows(section, file), here, step, files.context.stickyOffset() + 48);
       if (target) {
         this.line(target);
         return;
@@ -239,9 +227,14 @@ export class Keyboard {
   /** @private */
   viewed() {
     const here = this.where();
-    const box = here.path === null ? null : this.page.files.sectionFor(here.path)?.querySelector("input.viewed");
-    if (box instanceof HTMLInputElement) box.click();
-    else this.say("This file has no Viewed box.");
+    const section = here.path === null ? undefined : this.page.files.sectionFor(here.path);
+    const box = section?.querySelector("input[data-action=viewed]");
+    if (!(box instanceof HTMLInputElement)) {
+      this.say("This file has no Viewed box.");
+      return;
+    }
+    box.click();
+    this.last = section ?? null; // (its header may be rebuilt, and focus lost with it: the next key goes on from here)
   }
 
   /** @private */

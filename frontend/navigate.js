@@ -77,6 +77,27 @@ export function hunkRows(section, file) {
 }
 
 /**
+ * The hunk row after (1) or before (-1) the person's place in one file: from the focused line; from the file's
+ * title, its first; with no focus in the file, the first below `edge` (px from the top of the view) or the last
+ * above it.
+ * @param {HTMLTableRowElement[]} rows the file's hunk rows, in order
+ * @param {Place} here
+ * @param {1|-1} step
+ * @param {number} edge
+ * @returns {HTMLTableRowElement|undefined}
+ */
+export function hunkIn(rows, here, step, edge) {
+  const from = here.row;
+  if (from) {
+    const follows = (/** @type {Node} */ row) => Boolean(from.compareDocumentPosition(row) & Node.DOCUMENT_POSITION_FOLLOWING);
+    return step > 0 ? rows.find((row) => row !== from && follows(row)) : rows.findLast((row) => row !== from && !follows(row));
+  }
+  if (here.inFile) return step > 0 ? rows[0] : undefined;
+  const top = (/** @type {Element} */ row) => row.getBoundingClientRect().top;
+  return step > 0 ? rows.find((row) => top(row) > edge) : rows.findLast((row) => top(row) < edge);
+}
+
+/**
  * Focus a diff line: its "+" (a control a screen reader names, "Comment on line 12"), in the middle of the view.
  * @param {HTMLTableRowElement} row
  */
