@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import StartServer, numbered
+from tests.e2e.test_comments_page import add_comment
 from tests.e2e.test_live_view import open_view, section, with_line
 from tests.support import GitRepo
 
@@ -144,8 +145,7 @@ def test_a_collapsed_file_opens_for_its_thread(repo: GitRepo, start_server: Star
     server = start_server()
     open_view(page, server.url)
     section(page, "c.txt").get_by_role("button", name="Comment on line 5", exact=True).click()
-    page.get_by_role("textbox", name="Comment").fill("in a file about to be collapsed")
-    page.get_by_role("button", name="Add comment").click()
+    add_comment(page, "in a file about to be collapsed")
     section(page, "c.txt").get_by_role("button", name="Collapse c.txt").click()
     expect(section(page, "c.txt").locator(".file-body")).to_be_hidden()
     page.locator("#sidebar a[data-file='a.txt']").click()
