@@ -22,7 +22,9 @@ import { Notices } from "./render/notices.js";
 import { OfflineBanner } from "./render/offline.js";
 import { LineSelection } from "./render/selection.js";
 import { delegateActions } from "./render/actions.js";
-import { reviewIdFromPath, socketUrl, rawUrl, commentsUrl, readView } from "./url.js";
+import { Keyboard } from "./keyboard.js";
+import { Narrow } from "./render/narrow.js";
+import { reviewIdFromPath, socketUrl, rawUrl, commentsUrl, readView, readFilter } from "./url.js";
 
 /**
  * @param {string} selector
@@ -43,11 +45,13 @@ function main() {
   const conversation = need("#conversation");
   delegateActions(conversation);
   const store = new Store(readView(location.search));
-  const header = new Header(topbar, store);
   const banners = need("#banners");
+  // (before the header: it shows the layout a narrow window falls back to)
+  new Narrow(store, { sidebar: need("#sidebar"), inert: [topbar, banners, need("#main")], chosen: () => readView(location.search).layout });
+  const header = new Header(topbar, store);
   const notices = new Notices(banners, store);
   const offline = new OfflineBanner(banners, store, location.host);
-  const tree = new FileTree(need("#sidebar"), store);
+  const tree = new FileTree(need("#sidebar"), store, readFilter(location.search));
   const filesRoot = need("#files");
   const selection = new LineSelection(filesRoot);
   const files = new FileList(filesRoot, store, {
@@ -70,6 +74,7 @@ function main() {
   new Painter(store, [notices, offline, header, tree, files, extras]);
   connect(transport, store, outbox, extras);
   handleCommands({ store, transport, files, extras, outbox, showError });
+  new Keyboard({ store, files, tree, extras, controls: header.controls });
 }
 
 main();

@@ -3,6 +3,7 @@
 import { on } from "./events.js";
 import { withParams, readView } from "./url.js";
 import { CLIENT } from "./protocol.js";
+import { shownLayout } from "./render/narrow.js";
 
 /**
  * @typedef {object} Page
@@ -45,7 +46,7 @@ export function handleCommands({ store, transport, files, extras, outbox, showEr
   on(document, "backloop:select-lines", ({ range, row }) => extras.use((ready) => ready.forms.open(range, row)));
   on(document, "backloop:retry-now", () => transport.retryNow());
   on(document, "backloop:set-layout", ({ layout }) => {
-    store.setLayout(layout === "split" ? "split" : "unified");
+    store.setLayout(shownLayout(layout === "split" ? "split" : "unified"));
     history.replaceState(history.state, "", withParams(location.href, { view: layout === "split" ? "split" : null }));
   });
   // Another set of changes of the same review: the socket moves to that view, whose snapshot replaces the files
@@ -63,6 +64,14 @@ export function handleCommands({ store, transport, files, extras, outbox, showEr
     showRound(round);
   });
   window.addEventListener("popstate", () => showRound(readView(location.search).round));
+  // (a same-document URL change costs the page about 10 ms: the filter is written once typing pauses)
+  let filterWrite = 0;
+  on(document, "backloop:filter-files", ({ query }) => {
+    clearTimeout(filterWrite);
+    filterWrite = setTimeout(() => {
+      history.replaceState(history.state, "", withParams(location.href, { filter: query.trim() ? query : null }));
+    }, 250);
+  });
   on(document, "backloop:set-whitespace", ({ ws }) => location.assign(withParams(location.href, { ws: ws ? "1" : null })));
   on(document, "backloop:set-context", ({ context }) =>
     location.assign(withParams(location.href, { context: context === 3 ? null : String(context) })),

@@ -85,3 +85,12 @@ export function readView(search) {
     context: Number.isFinite(context) && context >= 0 ? context : 3,
   };
 }
+
+/**
+ * The file filter a page starts with (`filter=`, kept by the page as it is typed).
+ * @param {string} search
+ * @returns {string}
+ */
+export function readFilter(search) {
+  return new URLSearchParams(search).get("filter") ?? "";
+}

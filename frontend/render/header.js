@@ -74,6 +74,10 @@ export class Header {
       this.context,
     ]);
 
+    /** @type {HTMLElement} the view controls (other parts of the page add theirs) */
+    this.controls = h("div", { className: "toolbar-controls" }, [
+      this.totals, this.viewed, this.rounds, layout, this.whitespace, contextLabel,
+    ]);
     root.append(
       h("div", { className: "topbar-row" }, [
         h("div", { className: "review-heading" }, [this.title, this.state, this.agent, this.round, this.sinceReview]),
@@ -81,9 +85,7 @@ export class Header {
       ]),
       h("div", { className: "topbar-row toolbar" }, [
         h("div", { className: "review-meta" }, [this.repo, this.compare, this.description]),
-        h("div", { className: "toolbar-controls" }, [
-          this.totals, this.viewed, this.rounds, layout, this.whitespace, contextLabel,
-        ]),
+        this.controls,
       ]),
     );
 

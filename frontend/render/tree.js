@@ -1,7 +1,10 @@
-// The sidebar list of changed files: status, rename similarity, mode and binary marks, +/- counts, a filter.
-// Clicking an entry asks the app (backloop:reveal) to scroll to that file.
+// The sidebar list of changed files: status, rename similarity, mode and binary marks, +/- counts, a filter
+// (substrings and globs, see file-filter.js) with the count of what it shows. Clicking an entry asks the app
+// (backloop:reveal) to scroll to that file; a change of the filter is told as backloop:filter-files (the URL keeps
+// it).
 import { h, fileId, afterPaint, SLICE_MS } from "./dom.js";
 import { modeChange } from "./file.js";
+import { FileFilter } from "../file-filter.js";
 
 /**
  * @typedef {import("../store.js").Store} Store
@@ -18,8 +21,9 @@ export class FileTree {
   /**
    * @param {HTMLElement} root the <nav> element
    * @param {Store} store
+   * @param {string} [query] the filter to start with (from the URL)
    */
-  constructor(root, store) {
+  constructor(root, store, query = "") {
     this.root = root;
     this.store = store;
     /** @type {Map<string, HTMLLIElement>} */
@@ -28,15 +32,30 @@ export class FileTree {
     this.count = h("span", { className: "counter", text: "0" });
     this.filter = h("input", {
       className: "tree-filter",
-      attrs: { type: "search", placeholder: "Filter files\u2026", "aria-label": "Filter changed files", spellcheck: "false" },
+      attrs: {
+        type: "search",
+        placeholder: "Filter files\u2026",
+        "aria-label": "Filter changed files",
+        title: "Words match parts of paths; globs match paths (src/**/*.py, *.lock); a leading ! excludes",
+        spellcheck: "false",
+        autocomplete: "off",
+      },
     });
+    this.filter.value = query;
+    this.matcher = new FileFilter(query);
+    this.shown = h("p", { className: "tree-filter-count", attrs: { role: "status" }, hidden: true });
     this.list = h("ul", { className: "tree" });
     root.append(
       h("div", { className: "sidebar-head" }, [h("h2", { text: "Files" }), this.count]),
       this.filter,
+      this.shown,
       this.list,
     );
-    this.filter.addEventListener("input", () => this.applyFilter());
+    this.filter.addEventListener("input", () => {
+      this.matcher = new FileFilter(this.filter.value);
+      this.applyFilter();
+      root.dispatchEvent(new CustomEvent("backloop:filter-files", { detail: { query: this.filter.value }, bubbles: true }));
+    });
     this.list.addEventListener("click", (event) => {
       const link = /** @type {Element} */ (event.target).closest("a[data-file]");
       if (!(link instanceof HTMLAnchorElement) || event.button !== 0 || event.metaKey || event.ctrlKey) return;
@@ -64,8 +83,18 @@ export class FileTree {
       }
     }
     if (reorder) this.reorder();
+    else if (changes.some((change) => change.type === "removed")) this.applyFilter();
     const count = String(this.store.order.length);
     if (this.count.textContent !== count) this.count.textContent = count;
+  }
+
+  /**
+   * Whether the filter shows a file.
+   * @param {string} path
+   * @returns {boolean}
+   */
+  shows(path) {
+    return this.matcher.matches(path);
   }
 
   /**
@@ -227,9 +256,24 @@ export class FileTree {
     return link;
   }
 
-  /** @private */
+  /**
+   * Show the entries the filter matches (every file counts, also those whose entries are not built yet) and say
+   * how many. An entry's `hidden` is written only when it changes: a keystroke touches the entries it shows or
+   * hides, nothing else.
+   * @private
+   */
   applyFilter() {
-    const query = this.filter.value.trim().toLowerCase();
-    for (const [path, item] of this.items) item.hidden = Boolean(query) && !path.toLowerCase().includes(query);
+    const matcher = this.matcher;
+    let shown = 0;
+    for (const path of this.store.order) {
+      const match = matcher.matches(path);
+      if (match) shown += 1;
+      const item = this.items.get(path);
+      if (item && item.hidden === match) item.hidden = !match;
+    }
+    const total = this.store.order.length;
+    const text = matcher.active ? `${shown} of ${total}` : "";
+    if (this.shown.textContent !== text) this.shown.textContent = text;
+    this.shown.hidden = !matcher.active;
   }
 }
