@@ -33,6 +33,19 @@ LIVE_QUERY = "since=HEAD&live=true"
 """The query of the default view: the changes since HEAD, live."""
 Message = dict[str, Any]
 """A protocol message, decoded from JSON."""
+FIRST_SCHEMA = """
+CREATE TABLE reviews (id TEXT PRIMARY KEY, repo TEXT NOT NULL, view TEXT NOT NULL, title TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'open', port INTEGER, created REAL NOT NULL);
+CREATE TABLE entries (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+    review_id TEXT NOT NULL REFERENCES reviews(id), kind TEXT NOT NULL, parent_id TEXT, author TEXT NOT NULL,
+    path TEXT, side TEXT, line INTEGER, end_line INTEGER, quoted TEXT, body TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL DEFAULT 'open', outdated INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL,
+    delivered INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX entries_pending ON entries(review_id, delivered, author);
+CREATE TABLE client_ops (review_id TEXT NOT NULL, client_id TEXT NOT NULL, result TEXT NOT NULL,
+    PRIMARY KEY (review_id, client_id));
+"""
+"""The state database as the first release made it (tests of opening one with a later version)."""
 TIMEOUT_S = 20.0
 """How long a test waits for a condition (generous: the machine may be busy; passing tests never wait it out)."""
 APP_PORT = 47123

@@ -18,6 +18,7 @@ from backloop.review.store import EntryDeleted, Store
 from backloop.viewspec import parse_view
 from tests.conftest import MakeRepo
 from tests.review.test_broker import waiting
+from tests.support import FIRST_SCHEMA
 
 pytestmark = pytest.mark.anyio
 SPEC = parse_view({"since": "HEAD", "live": "true"})
@@ -150,25 +151,13 @@ async def test_pending_comments_survive_a_restart(make_repo: MakeRepo, tmp_path:
     assert [e.id for e in await again.broker.pending(review.id)] == pending
 
 
-OLD_SCHEMA = """
-CREATE TABLE reviews (id TEXT PRIMARY KEY, repo TEXT NOT NULL, view TEXT NOT NULL, title TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'open', port INTEGER, created REAL NOT NULL);
-CREATE TABLE entries (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
-    review_id TEXT NOT NULL REFERENCES reviews(id), kind TEXT NOT NULL, parent_id TEXT, author TEXT NOT NULL,
-    path TEXT, side TEXT, line INTEGER, end_line INTEGER, quoted TEXT, body TEXT NOT NULL DEFAULT '',
-    state TEXT NOT NULL DEFAULT 'open', outdated INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL,
-    delivered INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX entries_pending ON entries(review_id, delivered, author);
-CREATE TABLE client_ops (review_id TEXT NOT NULL, client_id TEXT NOT NULL, result TEXT NOT NULL,
-    PRIMARY KEY (review_id, client_id));
-"""
 """The schema of the first stored reviews, before pending comments and viewed files."""
 
 
 async def test_a_database_of_the_first_schema_keeps_working(make_repo: MakeRepo, tmp_path: Path) -> None:
     repo = make_repo({"a.py": "x = 1\n"})
     db = sqlite3.connect(tmp_path / DATABASE)
-    db.executescript(OLD_SCHEMA)
+    db.executescript(FIRST_SCHEMA)
     db.execute("INSERT INTO reviews (id, repo, view, title, created) VALUES ('r1', ?, ?, 'old', 1.0)",
                (str(repo.root), '{"since":"HEAD","live":true}'))
     db.execute("INSERT INTO entries (id, review_id, kind, author, path, body, created) "

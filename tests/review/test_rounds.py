@@ -22,7 +22,7 @@ from backloop.review.session import Reviews
 from backloop.review.store import Store
 from backloop.runtime import wire_live
 from tests.conftest import MakeRepo
-from tests.support import GitRepo
+from tests.support import FIRST_SCHEMA, GitRepo
 
 pytestmark = pytest.mark.anyio
 
@@ -117,24 +117,13 @@ async def test_startreview_goes_on_with_the_open_review_of_the_same_view(desk: D
     assert not reused and fresh.id != first.id
 
 
-OLD_SCHEMA = """
-CREATE TABLE reviews (id TEXT PRIMARY KEY, repo TEXT NOT NULL, view TEXT NOT NULL, title TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'open', port INTEGER, created REAL NOT NULL);
-CREATE TABLE entries (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
-    review_id TEXT NOT NULL REFERENCES reviews(id), kind TEXT NOT NULL, parent_id TEXT, author TEXT NOT NULL,
-    path TEXT, side TEXT, line INTEGER, end_line INTEGER, quoted TEXT, body TEXT NOT NULL DEFAULT '',
-    state TEXT NOT NULL DEFAULT 'open', outdated INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL,
-    delivered INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE client_ops (review_id TEXT NOT NULL, client_id TEXT NOT NULL, result TEXT NOT NULL,
-    PRIMARY KEY (review_id, client_id));
-"""
 
 
 async def test_a_state_database_from_before_rounds_keeps_working(desk: Desk, tmp_path: Path) -> None:
     path = tmp_path / "old" / DATABASE
     path.parent.mkdir()
     db = sqlite3.connect(path)
-    db.executescript(OLD_SCHEMA)
+    db.executescript(FIRST_SCHEMA)
     db.execute("INSERT INTO reviews VALUES ('r1', ?, '{\"since\":\"HEAD\",\"live\":true}', 't', 'open', NULL, 1.0)",
                (str(desk.repo.root),))
     db.execute("INSERT INTO entries (id, review_id, kind, author, path, line, body, created) "
